@@ -1,0 +1,61 @@
+"""What the tutor returns: an answer, whether it refused, and the passages it stands on.
+
+These are plain dataclasses so the CLI, the HTTP API, the UI and the evals all share one JSON shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved stretch of one lesson, with where it sits in the lesson text."""
+
+    chunk_id: str
+    lesson_id: str
+    title: str
+    course: str
+    section: str
+    text: str
+    start: int
+    end: int
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One `[n]` marker: the verbatim quote that supports it and its span in the lesson text."""
+
+    n: int
+    lesson_id: str
+    chunk_id: str
+    section: str
+    quote: str
+    start: int
+    end: int
+    title: str = ""
+
+
+@dataclass
+class Answer:
+    """The tutor's reply to one question."""
+
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    backend: str = "extractive"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    standalone_question: str = ""
+    lesson_id: str | None = None
+    passages: list[Passage] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    gate: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, include_passages: bool = True) -> dict[str, Any]:
+        data = asdict(self)
+        if not include_passages:
+            data.pop("passages")
+        return data

@@ -1,0 +1,86 @@
+"""The answer-backend protocol, and the shared part of every chat-model backend.
+
+A backend turns a question and its numbered passages into answer text whose sentences carry `[n]`
+markers pointing at those passages. The pipeline then verifies and cites; backends never see the rules
+for that, so a new backend is only its `_chat` method.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Protocol
+
+from tutor.answer import Passage
+from tutor.evidence import Sentence
+from tutor.settings import Settings
+from tutor.templates import load_prompt
+
+NOT_IN_LESSON = "NOT_IN_LESSON"
+
+
+class AnswerBackend(Protocol):
+    name: str
+    uses_llm: bool
+
+    def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
+        """Answer text in pieces, with `[n]` markers for passage n (1-based)."""
+        ...
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        """The follow-up rewritten as a standalone question."""
+        ...
+
+
+class ChatBackend(ABC):
+    """An LLM behind a chat API: subclasses implement `_chat`; prompts come from `prompts/*.yaml`."""
+
+    name = "chat"
+    uses_llm = True
+    max_tokens = 200
+
+    @abstractmethod
+    def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        """Stream the assistant's reply to `messages` as text pieces (temperature 0)."""
+
+    def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
+        yield from self._chat(answer_messages(question, passages), self.max_tokens)
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        prompt = load_prompt("condense")
+        turns = "\n".join(f"{t['role']}: {t['content']}" for t in history[-6:])
+        messages = [
+            {"role": "system", "content": prompt["system"]},
+            {"role": "user", "content": prompt["user"].format(history=turns, question=question)},
+        ]
+        rewritten = "".join(self._chat(messages, 60)).strip().splitlines()
+        return rewritten[0].strip() if rewritten and rewritten[0].strip() else question
+
+
+def answer_messages(question: str, passages: list[Passage]) -> list[dict[str, str]]:
+    """System rules, then numbered and delimited passages and the question as data."""
+    prompt = load_prompt("answer")
+    blocks = "\n".join(
+        prompt["passage"].format(n=i, section=p.section or p.title, text=p.text.replace('"""', "'''"))
+        for i, p in enumerate(passages, 1)
+    )
+    title = passages[0].title if passages else ""
+    user = prompt["user"].format(title=title, passages=blocks, question=question.replace(">>>", ">> >"))
+    return [{"role": "system", "content": prompt["system"]}, {"role": "user", "content": user}]
+
+
+def load_backend(settings: Settings) -> AnswerBackend:
+    name = settings.llm.strip().lower()
+    if name == "extractive":
+        from tutor.backends.extractive import ExtractiveBackend
+
+        return ExtractiveBackend()
+    if name == "openai":
+        from tutor.backends.openai import OpenAIBackend
+
+        return OpenAIBackend(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
+    if name == "llamacpp":
+        from tutor.backends.llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend(settings.gguf_model)
+    raise ValueError(f"unknown answer backend {settings.llm!r}: use extractive, openai or llamacpp")

@@ -1,0 +1,61 @@
+"""The default backend: no LLM. Quotes the one to three lesson sentences that best answer the question.
+
+Every sentence it says is the lesson's own, so its citations are valid by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from tutor.answer import Passage
+from tutor.evidence import Sentence
+from tutor.templates import load_prompt
+
+_FOLLOW_UP = re.compile(
+    r"^(and|but|so|why|how come|what about|how about|tell me more|more|really|then)\b|"
+    r"\b(it|that|this|these|those|they|them|its|there)\b",
+    re.IGNORECASE,
+)
+
+
+class ExtractiveBackend:
+    name = "extractive"
+    uses_llm = False
+    max_sentences = 3
+    keep_ratio = 0.8  # a further sentence must score at least this share of the best one
+
+    def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
+        chosen = self.select(sentences)
+        if not chosen:
+            return
+        number = {p.chunk_id: i for i, p in enumerate(passages, 1)}
+        yield load_prompt("refusal")["answer_lead"]
+        for k, sentence in enumerate(sorted(chosen, key=lambda s: (s.passage.lesson_id, s.start))):
+            text = sentence.text.rstrip()
+            if not re.search(r"[.!?]$", text):
+                text += "."
+            yield ("" if k == 0 else " ") + f"{text} [{number[sentence.passage.chunk_id]}]"
+
+    def select(self, sentences: list[Sentence]) -> list[Sentence]:
+        """The best sentence, plus up to two more nearly as good (best first in `sentences`)."""
+        if not sentences:
+            return []
+        best = sentences[0].score
+        chosen: list[Sentence] = []
+        for sentence in sentences:
+            if len(chosen) == self.max_sentences:
+                break
+            if chosen and sentence.score < best * self.keep_ratio:
+                break
+            if any(sentence.text == c.text for c in chosen):
+                continue
+            chosen.append(sentence)
+        return chosen
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        """Without an LLM: a short follow-up borrows the words of the learner's previous question."""
+        previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
+        if not previous or len(question.split()) > 12 or not _FOLLOW_UP.search(question):
+            return question
+        return f"{question} ({previous[-1]})"

@@ -1,0 +1,38 @@
+"""Any OpenAI-compatible chat endpoint: OpenAI, vLLM, Ollama's /v1, llama.cpp's server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+
+from tutor.backends.base import ChatBackend
+
+
+class OpenAIBackend(ChatBackend):
+    name = "openai"
+
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 120.0) -> None:
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model or "default"
+        self.headers = {"Authorization": f"Bearer {api_key or 'none'}"}
+        self.timeout = timeout
+
+    def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0,
+                "stream": True}
+        with httpx.stream("POST", self.url, json=body, headers=self.headers, timeout=self.timeout) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise RuntimeError(f"LLM endpoint {self.url} answered {response.status_code}: {response.text[:200]}")
+            for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                choices = json.loads(data).get("choices") or [{}]
+                piece = (choices[0].get("delta") or {}).get("content")
+                if piece:
+                    yield piece

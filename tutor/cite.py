@@ -1,0 +1,97 @@
+"""Verify and cite a drafted answer: every kept sentence stands on a verbatim quote from a passage.
+
+A draft's sentences carry `[n]` markers (passage n). Each sentence is checked against the passages it
+cites (LLM drafts only; extractive drafts are the lesson's own words). Unsupported sentences are dropped;
+the rest get citations renumbered in order of appearance, each with its quote and lesson span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tutor.answer import Citation, Passage
+from tutor.evidence import Sentence, split_sentences
+from tutor.support import SupportScorer
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE = re.compile(r".+?(?:[.!?](?:\s*\[\d+(?:\s*,\s*\d+)*\])*(?=\s|$)|$)", re.DOTALL)
+
+
+@dataclass
+class CitedAnswer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def draft_sentences(draft: str) -> list[str]:
+    """Answer sentences, each keeping the markers that follow it."""
+    return [s.strip() for s in _SENTENCE.findall(draft.strip()) if s.strip()]
+
+
+def cite(
+    draft: str, passages: list[Passage], scorer: SupportScorer | None, verify: bool, lead: str = ""
+) -> CitedAnswer:
+    """Check each sentence (when `verify`), pick its verbatim quote, renumber the markers."""
+    body = draft[len(lead):] if lead and draft.startswith(lead) else draft
+    result = CitedAnswer("")
+    kept: list[str] = []
+    key_to_n: dict[tuple[str, int], int] = {}
+    for sentence in draft_sentences(body):
+        claim = _MARKER.sub("", sentence).strip()
+        if not re.search(r"[A-Za-z]{2}", claim):
+            continue
+        cited = [passages[n - 1] for n in _marker_numbers(sentence) if 0 < n <= len(passages)]
+        candidates = cited or passages
+        quote = _best_quote(claim, candidates, scorer)
+        if quote is None or (verify and (scorer is None or not scorer.supported(claim, quote_context(quote)))):
+            if verify and cited and quote is not None:
+                quote = _best_quote(claim, passages, scorer)  # cited the wrong passage?
+                if quote is not None and scorer is not None and scorer.supported(claim, quote_context(quote)):
+                    kept.append(_attach(claim, quote, key_to_n, result))
+                    continue
+            result.dropped.append(claim)
+            continue
+        kept.append(_attach(claim, quote, key_to_n, result))
+    result.text = (lead + " ".join(kept)) if kept else ""
+    return result
+
+
+def quote_context(sentence: Sentence) -> str:
+    """The quoted sentence with its passage, so a claim spanning two sentences can still be supported."""
+    return sentence.passage.text
+
+
+def _attach(claim: str, quote: Sentence, key_to_n: dict[tuple[str, int], int], result: CitedAnswer) -> str:
+    key = (quote.passage.chunk_id, quote.start)
+    if key not in key_to_n:
+        key_to_n[key] = len(key_to_n) + 1
+        p = quote.passage
+        result.citations.append(Citation(
+            n=key_to_n[key], lesson_id=p.lesson_id, chunk_id=p.chunk_id, section=p.section,
+            quote=quote.text, start=quote.start, end=quote.end, title=p.title,
+        ))
+    return f"{claim} [{key_to_n[key]}]"
+
+
+def _marker_numbers(sentence: str) -> list[int]:
+    return [int(n) for group in _MARKER.findall(sentence) for n in re.split(r"\s*,\s*", group)]
+
+
+def _best_quote(claim: str, passages: list[Passage], scorer: SupportScorer | None) -> Sentence | None:
+    """The passage sentence the claim rests on: an exact match if there is one, else the best supporter."""
+    sentences = [s for p in passages for s in split_sentences(p)]
+    if not sentences:
+        return None
+    normalized = _norm(claim)
+    for sentence in sentences:
+        if _norm(sentence.text) == normalized or (len(normalized) > 20 and normalized in _norm(sentence.text)):
+            return sentence
+    if scorer is None:
+        return None
+    return max(sentences, key=lambda s: scorer.score(claim, s.text))
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()

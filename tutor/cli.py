@@ -1,0 +1,149 @@
+"""`tutor` command line: ingest, lessons, ask, serve, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from tutor.settings import Settings, apply_offline_env
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="data dir (TUTOR_HOME, default ./.tutor)")
+    parser.add_argument("--chroma-url", help="use a `chroma run` server at http://host:port (TUTOR_CHROMA_URL)")
+    parser.add_argument("--embed-model", help="embedding model path or id (TUTOR_EMBED_MODEL)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tutor", description="A tutor that answers only from your lessons.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index lesson folders (incremental)")
+    _common(p)
+    p.add_argument("--corpus", action="append", type=Path, help="lesson folder (repeatable; TUTOR_CORPUS)")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and embed everything again")
+    p.add_argument("--strict", action="store_true", help="exit non-zero when any lesson file is bad")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("lessons", help="list indexed lessons")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ask", help="ask one question")
+    _common(p)
+    p.add_argument("question")
+    p.add_argument("--lesson", help="lesson id to answer from")
+    p.add_argument("--course", help="course to answer from")
+    p.add_argument("--llm", choices=["extractive", "openai", "llamacpp"], help="answer backend (TUTOR_LLM)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("serve", help="start the web UI and HTTP API")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--llm", choices=["extractive", "openai", "llamacpp"])
+
+    p = sub.add_parser("eval", help="run grounding evals")
+    _common(p)
+    p.add_argument("--suite", help="shipped suite: seed, mlfb, squad2, scifact")
+    p.add_argument("--dataset", type=Path, help="your own JSONL dataset")
+    p.add_argument("--corpus", action="append", type=Path, help="lesson folder for --dataset")
+    p.add_argument("--baseline", choices=["naive"], help="also run a baseline on the same questions")
+    p.add_argument("--llm", choices=["extractive", "openai", "llamacpp"])
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--report", type=Path, help="write report.html, report.md, records.jsonl here")
+    p.add_argument("--check", action="store_true", help="exit 1 when a metric is below evals/thresholds.toml")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        home=args.home,
+        chroma_url=args.chroma_url,
+        embed_model=args.embed_model,
+        llm=getattr(args, "llm", None),
+        corpus=tuple(args.corpus) if getattr(args, "corpus", None) else None,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    apply_offline_env()
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    settings = settings_from_args(args)
+    handler = {"ingest": cmd_ingest, "lessons": cmd_lessons, "ask": cmd_ask, "serve": cmd_serve,
+               "eval": cmd_eval}[args.command]
+    try:
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tutor.index import ingest
+    from tutor.store import open_store
+
+    report = ingest(open_store(settings), settings.corpus, settings.chunk_tokens, rebuild=args.rebuild)
+    if args.json:
+        data = report.to_dict()
+        data.pop("seconds")
+        print(json.dumps(data))
+    else:
+        print(f"{report.lessons} lessons, {report.chunks} chunks: embedded {report.embedded}, "
+              f"unchanged {report.unchanged} lessons, removed {report.removed} ({report.seconds:.1f}s)")
+        for err in report.errors:
+            print(f"error: {err['path']}: {err['error']}", file=sys.stderr)
+    return 1 if args.strict and report.errors else 0
+
+
+def cmd_lessons(args: argparse.Namespace, settings: Settings) -> int:
+    from tutor.store import open_store
+
+    records = open_store(settings).lessons()
+    if args.json:
+        print(json.dumps([r.summary() for r in records]))
+    else:
+        for r in records:
+            print(f"{r.id:45} {r.chunks:4d} chunks  [{r.course}] {r.title}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from tutor.pipeline import Tutor, UnknownLessonError, answer_json
+
+    tutor = Tutor.from_settings(settings)
+    try:
+        answer = tutor.ask(args.question, lesson_id=args.lesson, course=args.course)
+    except UnknownLessonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(answer_json(answer)))
+    else:
+        print(answer.answer)
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.lesson_id} · {c.section or c.title}: \"{c.quote}\"")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.server import serve
+
+    return serve(settings, host=args.host, port=args.port)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.run import run_from_cli
+
+    return run_from_cli(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""sentence-transformers backend: a local model folder (the bundled MiniLM) or a hub id."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tutor.embeddings.base import Embedder
+
+log = logging.getLogger(__name__)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, model: str, device: str = "cpu") -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model_id = str(model)
+        local = Path(self.model_id).expanduser()
+        self._model = SentenceTransformer(str(local) if local.exists() else self.model_id, device=device)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+        self.max_tokens = int(self._model.max_seq_length)
+        self._tokenizer = self._model.tokenizer
+        log.info("embedder %s: %d dims, %d tokens max", self.model_id, self.dimension, self.max_tokens)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+
+    def _encode(self, texts: list[str], progress: bool) -> list[list[float]]:
+        vectors = self._model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress
+        )
+        return vectors.tolist()

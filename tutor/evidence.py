@@ -1,0 +1,183 @@
+"""Sentences of retrieved passages, with exact offsets, scored against a question.
+
+Both the answerability gate and the extractive backend work on these: the gate asks "does any sentence
+actually answer this?", the extractive answer quotes the best ones. Offsets are into the lesson text, so
+a quoted sentence can be cited and highlighted exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tutor.answer import Passage
+from tutor.evidence_features import (
+    LinearModel,
+    QueryProfile,
+    TextProfile,
+    bigram_coverage,
+    coverage,
+    entity_missing,
+    idf_weights,
+    load_params,
+    missing_rare,
+    negation_mismatch,
+    number_missing,
+    sigmoid,
+    type_missing,
+    vector_cache,
+)
+
+log = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of one passage; `start`/`end` are offsets in the lesson text."""
+
+    text: str
+    passage: Passage
+    start: int
+    end: int
+    score: float = 0.0
+
+
+def split_sentences(passage: Passage) -> list[Sentence]:
+    """Sentences and list items of a passage, markup-only lines (headings, rules) left out."""
+    out = []
+    cursor = 0
+    text = passage.text
+    for match in [*_SENTENCE_END.finditer(text), None]:
+        stop = match.start() if match else len(text)
+        piece = text[cursor:stop]
+        lead = len(piece) - len(piece.lstrip())
+        body = piece.strip()
+        marker = re.match(r"(?:[-*+]\s+|\d+[.)]\s+|>\s*)", body)
+        if marker:
+            lead += marker.end()
+            body = body[marker.end():]
+        if body and not body.startswith("#") and re.search(r"[A-Za-z]{2}", body):
+            start = passage.start + cursor + lead
+            out.append(Sentence(body, passage, start, start + len(body)))
+        cursor = match.end() if match else len(text)
+    return out
+
+
+GATE_PARAMS_PATH = Path(__file__).with_name("gate_params.json")
+
+# Hand-set fallback used only when gate_params.json is missing: cosine and coverage up, missing entities,
+# numbers, answer type or negation down. The calibration script replaces these with fitted weights.
+DEFAULT_SENTENCE_MODEL: dict[str, Any] = {
+    "features": ["cos_s", "cov_w", "bigram_w", "ent_miss_w", "num_miss_w", "type_miss_s", "neg_miss_w"],
+    "weights": [4.0, 3.0, 1.0, -3.0, -2.0, -1.0, -1.0],
+    "bias": -3.5,
+}
+
+
+@dataclass
+class EvidenceAnalysis:
+    """Every sentence of the passages with its feature values and fitted logit, plus question-level features."""
+
+    query: QueryProfile
+    sentences: list[Sentence]
+    features: list[dict[str, float]]
+    logits: list[float]
+    overall: dict[str, float]
+
+    def ranked(self) -> list[int]:
+        """Sentence indexes, most likely answer first (ties keep passage order)."""
+        return sorted(range(len(self.sentences)), key=lambda i: -self.logits[i])
+
+
+class EvidenceScorer:
+    """Scores each passage sentence by how likely it answers the question, from the same features the gate uses.
+
+    The extractive answer quotes the top sentence, so it must prefer the sentence that holds the asked-for
+    entity/number, not merely the one most similar in embedding space.
+    """
+
+    def __init__(self, embedder: Any, params: dict[str, Any] | None = None) -> None:
+        self.embedder = embedder
+        self.cache = vector_cache(embedder)
+        if params is None:
+            params = load_params(GATE_PARAMS_PATH, {"sentence_model": DEFAULT_SENTENCE_MODEL})
+        self.model = LinearModel.from_dict(params.get("sentence_model", DEFAULT_SENTENCE_MODEL))
+        self._recent: OrderedDict[tuple, EvidenceAnalysis] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def score(self, question: str, passages: list[Passage]) -> list[Sentence]:
+        """All sentences of the passages with .score set (higher = more likely to answer), best first."""
+        analysis = self.analyse(question, passages)
+        return [replace(analysis.sentences[i], score=sigmoid(analysis.logits[i])) for i in analysis.ranked()]
+
+    def analyse(self, question: str, passages: list[Passage]) -> EvidenceAnalysis:
+        """Features for every sentence; memoized for the last few calls so the gate reuses the scorer's work."""
+        key = (question, tuple((p.chunk_id, p.start, p.end, hash(p.text), p.score) for p in passages))
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        analysis = self._analyse(question, passages)
+        with self._lock:
+            self._recent[key] = analysis
+            while len(self._recent) > 16:
+                self._recent.popitem(last=False)
+        return analysis
+
+    def _analyse(self, question: str, passages: list[Passage]) -> EvidenceAnalysis:
+        query = QueryProfile.of(question)
+        groups = [split_sentences(p) for p in passages]
+        sentences = [s for group in groups for s in group]
+        passage_cos = max((p.score for p in passages), default=0.0)
+        if not sentences:
+            overall = {"cos_max": passage_cos, "cov_all": 0.0, "frac_terms": 0.0, "ent_miss_all": 1.0,
+                       "num_miss_all": float(bool(query.numbers)), "n_stems": float(len(set(query.stems)))}
+            return EvidenceAnalysis(query, [], [], [], overall)
+        vectors = self.cache.get([question] + [s.text for s in sentences])
+        cos = [float(c) for c in vectors[1:] @ vectors[0]]
+        profiles = [TextProfile.of(s.text) for s in sentences]
+        weights = idf_weights(profiles)
+        everything = profiles[0].merged(profiles[1:])
+        best_cos = max(cos)
+        features = []
+        offset = 0
+        for group in groups:
+            for j in range(len(group)):
+                i = offset + j
+                lo, hi = offset + max(0, j - 1), offset + min(len(group), j + 2)
+                window = profiles[i].merged(profiles[k] for k in range(lo, hi) if k != i)
+                features.append({
+                    "cos_s": cos[i],
+                    "cos_w": max(cos[lo:hi]),
+                    "cos_gap": cos[i] - best_cos,
+                    "cov_s": coverage(query, profiles[i], weights),
+                    "cov_w": coverage(query, window, weights),
+                    "miss_rare_w": missing_rare(query, window, weights),
+                    "bigram_w": bigram_coverage(query, window),
+                    "ent_miss_w": entity_missing(query, window),
+                    "num_miss_w": number_missing(query, window),
+                    "type_miss_s": type_missing(query, profiles[i]),
+                    "neg_miss_w": negation_mismatch(query, window),
+                    "has_ent": float(bool(query.entities)),
+                    "has_num": float(bool(query.numbers)),
+                })
+            offset += len(group)
+        unique = set(query.stems)
+        overall = {
+            "cos_max": max(best_cos, passage_cos),
+            "cov_all": coverage(query, everything, weights),
+            "frac_terms": sum(s in everything.stems for s in unique) / len(unique) if unique else 0.0,
+            "ent_miss_all": entity_missing(query, everything),
+            "num_miss_all": number_missing(query, everything),
+            "n_stems": float(len(unique)),
+        }
+        logits = [self.model.logit(f) for f in features]
+        log.debug("evidence: %d sentences, best logit %.2f", len(sentences), max(logits))
+        return EvidenceAnalysis(query, sentences, features, logits, overall)

@@ -1,0 +1,153 @@
+"""The answerability gate: answer only when a lesson sentence actually answers the question, else refuse.
+
+Layers, cheapest first, each with its own reason so a refusal can be explained and measured:
+
+1. injection - the question tries to change the rules (ignore instructions, role-play, reveal the prompt);
+2. off_topic - the question shares almost no words and little meaning with the retrieved passages;
+3. evidence  - no single sentence window carries the question's terms, entities, numbers and asked-for
+   type. Embedding similarity alone cannot catch near-misses (an entity swapped, a number changed), so this
+   layer is a logistic model over lexical + semantic features, fitted by `evals/calibrate_gate.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tutor.answer import Passage
+from tutor.evidence import GATE_PARAMS_PATH, DEFAULT_SENTENCE_MODEL, EvidenceAnalysis, EvidenceScorer, Sentence
+from tutor.evidence_features import LinearModel, load_params
+
+log = logging.getLogger(__name__)
+
+_ANY = r"(?:all|any|every|the|your|my|previous|prior|above|earlier|preceding|former|original|these|those|of|\s)*"
+_RULES = r"(?:instructions?|rules?|prompts?|guidelines?|directions?|directives?|constraints?|restrictions?|" \
+         r"guardrails?|polic(?:y|ies)|context|lessons?|system message|programming|training)"
+INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p in (
+    rf"\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect)\b{_ANY}{_RULES}\b",
+    r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|all that|what you (?:were|have been) told)\b",
+    r"\b(?:do not|don'?t|stop|no need to)\s+(?:use|using|rely on|follow|stick to|consult)\s+(?:the|this|your)\s+"
+    r"(?:lessons?|context|passages?|sources?|rules?|instructions?)\b",
+    r"\b(?:from|using|with|use)\s+(?:only\s+)?your\s+own\s+(?:knowledge|opinion|training|memory)\b",
+    r"\bwhat you already know\b",
+    r"\byou\s+are\s+(?:now|no longer)\b|\byou'?re\s+(?:now|no longer)\b",
+    r"\bfrom now on\b.*\byou\b",
+    r"\b(?:pretend|imagine)\s+(?:to be|you(?:'re| are)?|that you)\b",
+    r"\b(?:act|behave|respond|answer)\s+as\s+(?:if\s+you|an?\s+(?:unrestricted|unfiltered|different|evil)|dan)\b",
+    r"\brole-?\s?play\b|\bstay in character\b|\bin character as\b",
+    r"\bjail\s?break\w*\b|\bdeveloper mode\b|\bdo anything now\b|\bgod mode\b",
+    r"(?-i:\bDAN\b)",
+    r"\b(?:print|reveal|show|repeat|output|display|leak|dump|recite|write out|tell me|give me|share|what (?:is|are))"
+    r"\s+(?:me\s+)?(?:your|the|all)?\s*(?:hidden\s+|initial\s+|original\s+|full\s+|exact\s+)*(?:system\s+)?"
+    r"(?:prompts?|instructions|rules you were given|system message)\b(?!\s+(?:engineering|design|template|tuning))",
+    r"\b(?:repeat|print|reveal|list)\s+(?:back\s+)?(?:every|all|each)\s+(?:\w+\s+)?instructions?\b",
+    r"\binstructions?\s+you\s+(?:were|have been)\s+given\b",
+    r"\b(?:your|the)\s+system\s+prompt\b(?!\s+(?:engineering|design|template)s?\b)",
+    r"\b(?:restrictions?|rules?|limits?|guardrails?|filters?)\s+(?:are|have been|is)\s+(?:now\s+)?"
+    r"(?:lifted|removed|disabled|off|suspended)\b",
+    r"\b(?:no longer|don'?t|do not)\s+need\s+(?:lesson\s+)?(?:support|citations?|sources?)\b",
+    r"\bnew\s+(?:rule|instruction|system prompt)s?\b.{0,40}\b(?:from|by)\s+(?:the\s+)?(?:developer|admin|system)\b",
+    r"\b(?:system|admin|developer)\s+(?:update|override|message|mode)\s*:",
+    r"</?\s*(?:lesson|system|context|instructions?|passages?)\s*>|<\|im_start\|>|\[/?INST\]|^\s*#+\s*system\b",
+))
+
+
+def injection_match(question: str) -> str | None:
+    """The fragment of `question` that tries to change the tutor's rules, if any."""
+    for pattern in INJECTION_PATTERNS:
+        match = pattern.search(question)
+        if match:
+            return match.group(0).strip()[:60]
+    return None
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    """Off-topic: refuse when BOTH the best cosine and the share of question words found are below these.
+    Evidence: refuse when the fitted probability that a sentence answers is below `evidence`."""
+
+    off_topic_cos: float = 0.25
+    off_topic_terms: float = 0.34
+    evidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    answerable: bool
+    score: float          # calibrated-ish confidence that the evidence answers the question
+    layer: str            # which layer decided: "injection", "off_topic", "evidence", ...
+    reason: str           # short human-readable why
+
+
+QUESTION_FEATURES_FROM_BEST = ("cos_s", "cov_w", "miss_rare_w", "bigram_w", "ent_miss_w", "num_miss_w",
+                               "type_miss_s", "neg_miss_w")
+DEFAULT_QUESTION_MODEL: dict[str, Any] = {
+    "features": ["best_logit"], "weights": [1.0], "bias": 0.0,
+}
+
+
+def question_features(analysis: EvidenceAnalysis) -> dict[str, float]:
+    """Question-level features: the best sentence's logit and features, the runner-up gap, and overall coverage."""
+    ranked = analysis.ranked()
+    best = ranked[0]
+    out = {"best_logit": analysis.logits[best],
+           "gap2": analysis.logits[best] - (analysis.logits[ranked[1]] if len(ranked) > 1 else analysis.logits[best])}
+    out.update({f"b_{name}": analysis.features[best][name] for name in QUESTION_FEATURES_FROM_BEST})
+    out.update(analysis.overall)
+    return out
+
+
+class AnswerabilityGate:
+    """Decides whether the retrieved evidence answers the question; refusing beats inventing an answer."""
+
+    def __init__(self, embedder: Any, thresholds: GateThresholds | None = None) -> None:
+        params = load_params(GATE_PARAMS_PATH, {"sentence_model": DEFAULT_SENTENCE_MODEL,
+                                                "question_model": DEFAULT_QUESTION_MODEL})
+        self.scorer = EvidenceScorer(embedder, params)
+        self.model = LinearModel.from_dict(params.get("question_model", DEFAULT_QUESTION_MODEL))
+        self.thresholds = thresholds or GateThresholds(**params.get("thresholds", {}))
+
+    def judge(self, question: str, sentences: list[Sentence], passages: list[Passage]) -> GateDecision:
+        """Run the layers in order; the first that refuses decides. Analyses all sentences of `passages`
+        (or of the passages behind `sentences` when none are given)."""
+        fragment = injection_match(question)
+        if fragment:
+            return GateDecision(False, 0.0, "injection", f"the question tries to change the rules: {fragment!r}")
+        if not passages:
+            passages = list({id(s.passage): s.passage for s in sentences}.values())
+        analysis = self.scorer.analyse(question, passages)
+        if not analysis.sentences:
+            return GateDecision(False, 0.0, "no_evidence", "no lesson passage was retrieved for this question")
+        return self.judge_analysis(analysis)
+
+    def judge_analysis(self, analysis: EvidenceAnalysis) -> GateDecision:
+        """The off-topic and evidence layers on a finished analysis (the calibration script calls this too)."""
+        t = self.thresholds
+        overall = analysis.overall
+        if overall["cos_max"] < t.off_topic_cos and overall["frac_terms"] < t.off_topic_terms:
+            return GateDecision(
+                False, 0.0, "off_topic",
+                f"the lesson does not cover this topic (similarity {overall['cos_max']:.2f}, "
+                f"{overall['frac_terms']:.0%} of the question's words found)",
+            )
+        features = question_features(analysis)
+        prob = self.model.prob(features)
+        if prob < t.evidence:
+            reason = self._weakest(features)
+            return GateDecision(False, prob, "evidence", f"no lesson sentence answers this ({reason})")
+        return GateDecision(True, prob, "evidence", "a lesson sentence answers this question")
+
+    @staticmethod
+    def _weakest(features: dict[str, float]) -> str:
+        """A short, human-readable pointer at what the best sentence lacks."""
+        if features.get("b_num_miss_w"):
+            return "a number in the question is not in the lesson"
+        if features.get("b_ent_miss_w", 0.0) > 0:
+            return "a name in the question is not in the matching lesson text"
+        if features.get("b_type_miss_s"):
+            return "the matching sentence does not contain the kind of answer asked for"
+        if features.get("b_neg_miss_w"):
+            return "the question is negated but the lesson text is not"
+        return f"best sentence covers {features.get('b_cov_w', 0.0):.0%} of the question"

@@ -1,0 +1,120 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 over the same chunks, fused by reciprocal rank.
+
+Dense finds paraphrases, BM25 finds the exact terms a learner copies from the lesson; fusing ranks (not
+scores) needs no tuning between the two. A cross-encoder reranks the fused list when one is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, replace
+
+from rank_bm25 import BM25Okapi
+
+from tutor.answer import Passage
+from tutor.store import LessonStore
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+STOPWORDS = frozenset(
+    "a an and are as at be been being but by can could did do does for from had has have how i if in into is it "
+    "its me my of on or our so than that the their them then there these they this those to was we were what "
+    "when where which who whom why will with would you your about should much many more most also just very "
+    "not no yes any some such only own same too s t".split()
+)
+
+
+def terms(text: str) -> list[str]:
+    """Lowercased content words with a light plural fold, shared by BM25 and the lexical gate."""
+    out = []
+    for word in re.findall(r"[a-z0-9]+(?:[-'][a-z0-9]+)*", text.lower()):
+        if word in STOPWORDS:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where to look: one lesson, one course, or (both empty) every lesson."""
+
+    lesson_id: str | None = None
+    course: str | None = None
+
+    @property
+    def where(self) -> dict | None:
+        if self.lesson_id:
+            return {"lesson_id": self.lesson_id}
+        if self.course:
+            return {"course": self.course}
+        return None
+
+
+class HybridRetriever:
+    def __init__(self, store: LessonStore, top_k: int = 6, reranker: str = "", candidates: int = 30) -> None:
+        self.store = store
+        self.top_k = top_k
+        self.candidates = candidates
+        self._reranker_id = reranker
+        self._reranker = None
+        self._bm25: dict[Scope, tuple[BM25Okapi | None, list[Passage]]] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Forget cached BM25 indexes after the lesson index changed."""
+        with self._lock:
+            self._bm25.clear()
+
+    def retrieve(self, question: str, scope: Scope = Scope(), k: int | None = None) -> list[Passage]:
+        k = k or self.top_k
+        dense = self.store.search(self.store.embedder.embed_query(question), self.candidates, scope.where)
+        lexical = self._bm25_search(question, scope)
+        fused = self._fuse([dense, lexical])
+        if self._reranker_id and fused:
+            fused = self._rerank(question, fused[: self.candidates])
+        return fused[:k]
+
+    def _bm25_search(self, question: str, scope: Scope) -> list[Passage]:
+        bm25, passages = self._bm25_index(scope)
+        query = terms(question)
+        if bm25 is None or not query:
+            return []
+        scores = bm25.get_scores(query)
+        ranked = sorted(range(len(passages)), key=lambda i: -scores[i])[: self.candidates]
+        return [passages[i] for i in ranked if scores[i] > 0]
+
+    def _bm25_index(self, scope: Scope) -> tuple[BM25Okapi | None, list[Passage]]:
+        with self._lock:
+            if scope not in self._bm25:
+                passages = self.store.passages(scope.where)
+                corpus = [terms(f"{p.section} {p.text}") for p in passages]
+                bm25 = BM25Okapi(corpus) if passages and any(corpus) else None
+                self._bm25[scope] = (bm25, passages)
+            return self._bm25[scope]
+
+    @staticmethod
+    def _fuse(rankings: list[list[Passage]]) -> list[Passage]:
+        """Reciprocal rank fusion; each passage keeps its dense cosine (0 if only BM25 found it)."""
+        fused: dict[str, float] = {}
+        by_id: dict[str, Passage] = {}
+        for ranking in rankings:
+            for rank, passage in enumerate(ranking):
+                fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                if passage.chunk_id not in by_id or passage.score > by_id[passage.chunk_id].score:
+                    by_id[passage.chunk_id] = passage
+        order = sorted(fused, key=lambda cid: -fused[cid])
+        return [by_id[cid] for cid in order]
+
+    def _rerank(self, question: str, passages: list[Passage]) -> list[Passage]:
+        if self._reranker is None:
+            from sentence_transformers import CrossEncoder
+
+            self._reranker = CrossEncoder(self._reranker_id, device="cpu")
+        scores = self._reranker.predict([(question, p.text) for p in passages])
+        order = sorted(range(len(passages)), key=lambda i: -float(scores[i]))
+        return [replace(passages[i]) for i in order]

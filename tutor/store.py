@@ -1,0 +1,190 @@
+"""The Chroma index: one collection of chunks and one of whole lessons, named after the embedding model.
+
+Embedded `PersistentClient` under the data dir by default, or a `chroma run` server by URL. We always hand
+Chroma our own vectors; its default embedding function (which downloads a model) is never used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+
+from tutor.answer import Passage
+from tutor.chunking import Chunk
+from tutor.embeddings import Embedder, load_embedder
+from tutor.lessons import Lesson, Section
+from tutor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_WRITE_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class LessonRecord:
+    """What the index knows about one lesson (the text is fetched only when asked for)."""
+
+    id: str
+    title: str
+    course: str
+    chunks: int
+    index_hash: str
+    path: str
+    source: str
+    text: str = ""
+    sections: tuple[Section, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "course": self.course, "chunks": self.chunks}
+
+
+def connect(home: Path, chroma_url: str = "") -> chromadb.api.ClientAPI:
+    """A `chroma run` server when a URL is given, else an embedded store under `home/chroma`."""
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+        if not url.hostname:
+            raise ValueError(f"TUTOR_CHROMA_URL {chroma_url!r} is not http://host:port")
+        return chromadb.HttpClient(
+            host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+        )
+    path = Path(home) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def open_store(settings: Settings, embedder: Embedder | None = None) -> LessonStore:
+    """The index for the configured embedding model (loads the model unless one is passed in)."""
+    embedder = embedder or load_embedder(settings.embed_model)
+    return LessonStore(connect(settings.home, settings.chroma_url), embedder)
+
+
+class LessonStore:
+    """Chunks and lessons for one embedding model. Collections are created on first use."""
+
+    def __init__(self, client: chromadb.api.ClientAPI, embedder: Embedder) -> None:
+        self.client = client
+        self.embedder = embedder
+        slug = embedder.collection_slug
+        self.chunk_collection_name = f"chunks-{slug}"
+        self.lesson_collection_name = f"lessons-{slug}"
+        space = {"hnsw:space": "cosine", "embedder": embedder.model_id[-200:]}
+        self.chunks = client.get_or_create_collection(
+            self.chunk_collection_name, metadata=space, embedding_function=None
+        )
+        self.lesson_rows = client.get_or_create_collection(
+            self.lesson_collection_name, metadata=space, embedding_function=None
+        )
+
+    # --- writing -------------------------------------------------------------------------------
+    def replace_lesson(
+        self, lesson: Lesson, chunks: list[Chunk], vectors: list[list[float]], index_hash: str, path: str
+    ) -> None:
+        """Swap a lesson's chunks for new ones: no stale or duplicate chunks survive a re-index."""
+        self.chunks.delete(where={"lesson_id": lesson.id})
+        for i in range(0, len(chunks), _WRITE_BATCH):
+            part = chunks[i:i + _WRITE_BATCH]
+            self.chunks.add(
+                ids=[c.id for c in part],
+                embeddings=vectors[i:i + _WRITE_BATCH],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata for c in part],
+            )
+        self.lesson_rows.upsert(
+            ids=[lesson.id],
+            embeddings=[_mean_vector(vectors)],
+            documents=[lesson.text],
+            metadatas=[{
+                "title": lesson.title,
+                "course": lesson.course,
+                "chunks": len(chunks),
+                "index_hash": index_hash,
+                "path": path,
+                "source": lesson.source,
+                "sections": json.dumps([[s.level, s.title, s.start, s.end, list(s.path)] for s in lesson.sections]),
+            }],
+        )
+
+    def delete_lesson(self, lesson_id: str) -> None:
+        self.chunks.delete(where={"lesson_id": lesson_id})
+        self.lesson_rows.delete(ids=[lesson_id])
+
+    def reset(self) -> None:
+        """Drop this model's collections and start empty (`tutor ingest --rebuild`)."""
+        for name in (self.chunk_collection_name, self.lesson_collection_name):
+            self.client.delete_collection(name)
+        self.__init__(self.client, self.embedder)  # type: ignore[misc]
+
+    # --- reading -------------------------------------------------------------------------------
+    def lessons(self) -> list[LessonRecord]:
+        rows = self.lesson_rows.get(include=["metadatas"])
+        records = [_record(i, m) for i, m in zip(rows["ids"], rows["metadatas"])]
+        return sorted(records, key=lambda r: (r.course, r.id))
+
+    def lesson(self, lesson_id: str) -> LessonRecord | None:
+        rows = self.lesson_rows.get(ids=[lesson_id], include=["metadatas", "documents"])
+        if not rows["ids"]:
+            return None
+        return _record(rows["ids"][0], rows["metadatas"][0], rows["documents"][0])
+
+    def count(self) -> int:
+        return self.lesson_rows.count()
+
+    def passages(self, where: dict | None = None) -> list[Passage]:
+        """Every chunk in a scope (for BM25 and neighbour lookups), in lesson order."""
+        rows = self.chunks.get(where=where, include=["metadatas", "documents"])
+        out = [_passage(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])]
+        return sorted(out, key=lambda p: (p.lesson_id, p.start))
+
+    def search(self, vector: list[float], k: int, where: dict | None = None) -> list[Passage]:
+        """Nearest chunks by cosine; `score` is the cosine similarity."""
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        res = self.chunks.query(
+            query_embeddings=[vector], n_results=min(k, total), where=where,
+            include=["metadatas", "documents", "distances"],
+        )
+        return [
+            _passage(i, d, m, 1.0 - dist)
+            for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        ]
+
+    def as_langchain(self):
+        """The same chunks as a LangChain vector store (`.as_retriever()` gives a retriever)."""
+        from langchain_chroma import Chroma
+
+        return Chroma(
+            client=self.client, collection_name=self.chunk_collection_name, embedding_function=self.embedder
+        )
+
+
+def _mean_vector(vectors: list[list[float]]) -> list[float]:
+    dims = len(vectors[0])
+    mean = [sum(v[d] for v in vectors) / len(vectors) for d in range(dims)]
+    norm = sum(x * x for x in mean) ** 0.5 or 1.0
+    return [x / norm for x in mean]
+
+
+def _record(lesson_id: str, meta: dict, text: str = "") -> LessonRecord:
+    sections = tuple(Section(lv, t, s, e, tuple(p)) for lv, t, s, e, p in json.loads(meta.get("sections", "[]")))
+    return LessonRecord(
+        id=lesson_id, title=meta["title"], course=meta["course"], chunks=int(meta["chunks"]),
+        index_hash=meta["index_hash"], path=meta.get("path", ""), source=meta.get("source", ""),
+        text=text or "", sections=sections,
+    )
+
+
+def _passage(chunk_id: str, text: str, meta: dict, score: float = 0.0) -> Passage:
+    return Passage(
+        chunk_id=chunk_id, lesson_id=meta["lesson_id"], title=meta["title"], course=meta["course"],
+        section=meta.get("section", ""), text=text, start=int(meta["start"]), end=int(meta["end"]), score=score,
+    )
