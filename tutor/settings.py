@@ -75,6 +75,8 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("OPENAI_API_KEY", "llm_api_key", "Key for the `openai` backend (any string for local servers)."),
     Setting("TUTOR_RERANKER", "reranker", "Cross-encoder path or id for reranking; empty = off."),
     Setting("TUTOR_TOP_K", "top_k", "Passages retrieved per question. Default 6."),
+    Setting("TUTOR_CORS_ORIGINS", "cors_origins", "Origins allowed to call the HTTP API from a browser, "
+            "`,`-separated (e.g. `https://school.example`; `*` = any). Default empty = same-origin only."),
 )
 
 
@@ -94,6 +96,7 @@ class Settings:
     llm_api_key: str = ""
     reranker: str = ""
     top_k: int = 6
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -119,6 +122,8 @@ class Settings:
 
 def _parse(kind: object, raw: str) -> object:
     kind = str(kind)
+    if kind == "tuple[str, ...]":
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     if kind == "int":
         return int(raw)
     if kind.startswith("tuple"):

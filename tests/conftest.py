@@ -1,0 +1,98 @@
+"""Shared fixtures: a small deterministic embedder for unit logic, the real models for end-to-end tests."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tutor.embeddings.base import Embedder
+from tutor.settings import apply_offline_env
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED_CORPUS = REPO / "corpus" / "seeds"
+
+apply_offline_env()
+
+
+class HashingEmbedder(Embedder):
+    """Bag-of-words vectors from hashed words: deterministic, instant, and similar texts stay similar."""
+
+    def __init__(self, model_id: str = "fake-hashing", dimension: int = 64, max_tokens: int = 64) -> None:
+        self.model_id = model_id
+        self.dimension = dimension
+        self.max_tokens = max_tokens
+        self.calls = 0
+        self.embedded: list[str] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text)) + 2
+
+    def _encode(self, texts: list[str], progress: bool) -> list[list[float]]:
+        self.calls += 1
+        self.embedded.extend(texts)
+        out = []
+        for text in texts:
+            vec = [0.0] * self.dimension
+            for word in re.findall(r"\w+", text.lower()):
+                vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
+            norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+            out.append([v / norm for v in vec])
+        return out
+
+
+@pytest.fixture
+def fake_embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
+    from tutor.embeddings import load_embedder
+    from tutor.settings import default_embed_model
+
+    return load_embedder(default_embed_model())
+
+
+@pytest.fixture
+def seed_corpus(tmp_path: Path) -> Path:
+    """A writable copy of the bundled seed lessons."""
+    target = tmp_path / "corpus" / "seeds"
+    shutil.copytree(SEED_CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def seed_tutor(tmp_path_factory):
+    """The real tutor (MiniLM, Chroma, extractive backend) over the bundled seed lessons."""
+    from tutor.pipeline import Tutor
+    from tutor.settings import Settings
+
+    home = tmp_path_factory.mktemp("seed-home")
+    settings = Settings.from_env(env={}, home=home, corpus=(SEED_CORPUS,))
+    tutor = Tutor.from_settings(settings)
+    tutor.ingest()
+    return tutor
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a server or CLI subprocess: offline, with the given overrides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUTOR_")}
+    env.update({"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
+    env.update(extra)
+    return env

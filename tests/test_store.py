@@ -1,0 +1,75 @@
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import HashingEmbedder, free_port
+
+from tutor.index import ingest
+from tutor.store import LessonStore, connect
+
+
+def test_switching_models_uses_a_separate_collection(tmp_path, seed_corpus):
+    client = connect(tmp_path / "home")
+    small = LessonStore(client, HashingEmbedder("model-a", dimension=64))
+    large = LessonStore(client, HashingEmbedder("model-b", dimension=96))
+    assert small.chunk_collection_name != large.chunk_collection_name
+    ingest(small, [seed_corpus])
+    report = ingest(large, [seed_corpus])  # no "dimension 64 does not match 96"
+    assert report.embedded > 0 and not report.errors
+    assert len(large.search([1.0] + [0.0] * 95, 3)) == 3
+    assert len(small.search([1.0] + [0.0] * 63, 3)) == 3
+
+
+def test_search_is_cosine_and_scoped(tmp_path, seed_corpus):
+    embedder = HashingEmbedder()
+    store = LessonStore(connect(tmp_path / "home"), embedder)
+    ingest(store, [seed_corpus])
+    lesson_id = store.lessons()[0].id
+    hits = store.search(embedder.embed_query("fine-tuning cost"), 5, {"lesson_id": lesson_id})
+    assert hits and all(h.lesson_id == lesson_id for h in hits)
+    assert all(-1.0 <= h.score <= 1.0 for h in hits)
+    assert hits == sorted(hits, key=lambda h: -h.score)
+    meta = store.chunks.metadata
+    assert meta["hnsw:space"] == "cosine"
+
+
+def test_langchain_vector_store_over_the_same_chunks(tmp_path, seed_corpus):
+    store = LessonStore(connect(tmp_path / "home"), HashingEmbedder())
+    ingest(store, [seed_corpus])
+    docs = store.as_langchain().as_retriever(search_kwargs={"k": 2}).invoke("prompt engineering")
+    assert len(docs) == 2 and docs[0].metadata["lesson_id"]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_against_a_real_chroma_server(chroma_server, seed_corpus, tmp_path):
+    store = LessonStore(connect(tmp_path / "unused", chroma_server), HashingEmbedder())
+    first = ingest(store, [seed_corpus])
+    assert first.lessons == 4 and first.embedded > 0
+    assert ingest(store, [seed_corpus]).embedded == 0
+    assert {r.id for r in store.lessons()} == {p.stem for p in seed_corpus.glob("*.md")}
+    assert not (tmp_path / "unused").exists()
