@@ -40,7 +40,7 @@ MAX_OFF_TOPIC_FALSE = 0.01   # the off-topic layer may refuse at most 1% of answ
 SENTENCE_FEATURES = ("cos_s", "cos_w", "cos_gap", "cov_s", "cov_w", "miss_rare_w", "bigram_w", "ent_miss_w",
                      "num_miss_w", "type_miss_s", "neg_miss_w", "has_ent", "has_num")
 QUESTION_FEATURES = ("best_logit", "gap2", "b_cos_s", "b_cov_w", "b_miss_rare_w", "b_bigram_w", "b_ent_miss_w",
-                     "b_num_miss_w", "b_type_miss_s", "b_neg_miss_w", "cos_max", "cov_all", "frac_terms",
+                     "b_num_miss_w", "b_type_miss_s", "b_neg_miss_w", "cos_max", "cov_all",
                      "ent_miss_all", "num_miss_all")
 
 

@@ -1,7 +1,7 @@
+from conftest import SEED_CORPUS, HashingEmbedder
+
 from tutor.chunking import chunk_lesson
 from tutor.lessons import load_lesson
-
-from conftest import SEED_CORPUS, HashingEmbedder
 
 
 def lesson_from(tmp_path, text):

@@ -90,7 +90,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tutor.index import ingest
     from tutor.store import open_store
 
-    report = ingest(open_store(settings), settings.corpus, settings.chunk_tokens, rebuild=args.rebuild)
+    report = ingest(
+        open_store(settings), settings.corpus, settings.chunk_tokens, rebuild=args.rebuild,
+        batch_size=settings.embed_batch,
+    )
     if args.json:
         data = report.to_dict()
         data.pop("seconds")

@@ -56,7 +56,8 @@ class FeedbackStore:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
         with self._write_lock, closing(self._connect()) as conn, conn:
             cur = conn.execute(
-                "INSERT INTO feedback (created, question, answer, lesson_id, rating, comment) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO feedback (created, question, answer, lesson_id, rating, comment)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (time.time(), question, answer, lesson_id or None, rating, comment or ""),
             )
             row_id = int(cur.lastrowid or 0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tutor.answer import Passage
-from tutor.evidence import GATE_PARAMS_PATH, DEFAULT_SENTENCE_MODEL, EvidenceAnalysis, EvidenceScorer, Sentence
+from tutor.evidence import DEFAULT_SENTENCE_MODEL, GATE_PARAMS_PATH, EvidenceAnalysis, EvidenceScorer, Sentence
 from tutor.evidence_features import LinearModel, load_params
 
 log = logging.getLogger(__name__)

@@ -44,7 +44,9 @@ def embedding_text(chunk: Chunk, count_tokens, max_tokens: int) -> str:
     return text if count_tokens(text) <= max_tokens else chunk.text
 
 
-def ingest(store: LessonStore, roots: Iterable[Path], chunk_tokens: int = 200, rebuild: bool = False) -> IngestReport:
+def ingest(
+    store: LessonStore, roots: Iterable[Path], chunk_tokens: int = 200, rebuild: bool = False, batch_size: int = 32
+) -> IngestReport:
     started = time.perf_counter()
     roots = [Path(r).resolve() for r in roots]
     embedder = store.embedder
@@ -68,7 +70,7 @@ def ingest(store: LessonStore, roots: Iterable[Path], chunk_tokens: int = 200, r
             report.errors.append({"path": path, "error": "no text left to index after chunking"})
             continue
         pending.append((lesson, chunks, index_hash, path))
-    _embed_and_store(store, pending, report)
+    _embed_and_store(store, pending, report, batch_size)
     report.lessons = report.unchanged + len(pending)
 
     loaded_ids = {lesson.id for lesson in lessons.values()}
@@ -112,7 +114,7 @@ def _load_all(roots: list[Path], report: IngestReport) -> tuple[dict[str, Lesson
     return lessons, bad
 
 
-def _embed_and_store(store: LessonStore, pending: list, report: IngestReport) -> None:
+def _embed_and_store(store: LessonStore, pending: list, report: IngestReport, batch_size: int) -> None:
     embedder = store.embedder
     total = sum(len(chunks) for _, chunks, _, _ in pending)
     bar = progress_bar(total)
@@ -125,7 +127,7 @@ def _embed_and_store(store: LessonStore, pending: list, report: IngestReport) ->
             size += len(item[1])
         if group and (item is None or size >= _EMBED_GROUP):
             texts = [embedding_text(c, embedder.count_tokens, embedder.max_tokens) for _, cs, _, _ in group for c in cs]
-            vectors = embedder.embed_batch(texts)
+            vectors = embedder.embed_batch(texts, batch_size)
             offset = 0
             for lesson, chunks, index_hash, path in group:
                 store.replace_lesson(lesson, chunks, vectors[offset:offset + len(chunks)], index_hash, path)

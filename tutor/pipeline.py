@@ -78,7 +78,10 @@ class Tutor:
 
     # --- lessons -------------------------------------------------------------------------------
     def ingest(self, roots: list[Path] | None = None, rebuild: bool = False) -> IngestReport:
-        report = ingest(self.store, roots or list(self.settings.corpus), self.settings.chunk_tokens, rebuild)
+        report = ingest(
+            self.store, roots or list(self.settings.corpus), self.settings.chunk_tokens, rebuild,
+            self.settings.embed_batch,
+        )
         self.retriever.refresh()
         return report
 

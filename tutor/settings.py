@@ -59,14 +59,13 @@ class Setting:
 
 
 SETTINGS_DOC: tuple[Setting, ...] = (
-    Setting("TUTOR_HOME", "home", "Data dir: Chroma index, feedback database. Default `./.tutor`."),
-    Setting("TUTOR_CORPUS", "corpus", "Lesson folders to index, `:`-separated. Default: the bundled `corpus/`."),
+    Setting("TUTOR_HOME", "home", "Data dir: Chroma index, feedback database."),
+    Setting("TUTOR_CORPUS", "corpus", "Lesson folders to index, `:`-separated."),
     Setting("TUTOR_CHROMA_URL", "chroma_url", "`http://host:port` of a `chroma run` server; empty = embedded."),
-    Setting("TUTOR_EMBED_MODEL", "embed_model", "Sentence-transformers model: path or hub id. Default: the "
-            "bundled all-MiniLM-L6-v2."),
-    Setting("TUTOR_EMBED_BATCH", "embed_batch", "Embedding batch size. Default 32."),
+    Setting("TUTOR_EMBED_MODEL", "embed_model", "Sentence-transformers model: path or hub id."),
+    Setting("TUTOR_EMBED_BATCH", "embed_batch", "Embedding batch size."),
     Setting("TUTOR_CHUNK_TOKENS", "chunk_tokens", "Chunk budget in model word pieces (below the model's "
-            "limit). Default 200."),
+            "limit)."),
     Setting("TUTOR_LLM", "llm", "Answer backend: `extractive` (default, no LLM), `openai`, `llamacpp`."),
     Setting("TUTOR_LLM_BASE_URL", "llm_base_url", "OpenAI-compatible endpoint for `openai`, e.g. "
             "`http://127.0.0.1:8000/v1`."),
@@ -74,7 +73,7 @@ SETTINGS_DOC: tuple[Setting, ...] = (
             "bundled SmolLM2-135M-Instruct)."),
     Setting("OPENAI_API_KEY", "llm_api_key", "Key for the `openai` backend (any string for local servers)."),
     Setting("TUTOR_RERANKER", "reranker", "Cross-encoder path or id for reranking; empty = off."),
-    Setting("TUTOR_TOP_K", "top_k", "Passages retrieved per question. Default 6."),
+    Setting("TUTOR_TOP_K", "top_k", "Passages retrieved per question."),
     Setting("TUTOR_CORS_ORIGINS", "cors_origins", "Origins allowed to call the HTTP API from a browser, "
             "`,`-separated (e.g. `https://school.example`; `*` = any). Default empty = same-origin only."),
 )

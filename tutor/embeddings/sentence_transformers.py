@@ -17,7 +17,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.model_id = str(model)
         local = Path(self.model_id).expanduser()
         self._model = SentenceTransformer(str(local) if local.exists() else self.model_id, device=device)
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = getattr(self._model, "get_embedding_dimension", self._model.get_sentence_embedding_dimension)
         self.dimension = int(dimension())
         self.max_tokens = int(self._model.max_seq_length)
         self._tokenizer = self._model.tokenizer

@@ -1,0 +1,225 @@
+"""The tutor's HTTP API (FastAPI): lessons, ask (JSON or Server-Sent Events), starter questions, feedback.
+
+It is the contract a browser widget or another service builds on, so user mistakes (unknown lesson, bad
+body) are answered with a 4xx and a reason, never a 500, and a streamed answer ends with the same JSON
+as a plain one. The tutor is blocking and not safe for concurrent asks on every backend, so each step of
+an ask runs in a worker thread under one shared lock while the event loop keeps serving other requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, StringConstraints
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from tutor.answer import Answer
+from tutor.feedback import FeedbackStore
+from tutor.pipeline import Tutor, UnknownLessonError, answer_json
+from tutor.starters import StarterQuestions
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_QUESTION = 2000
+MAX_TURNS = 20
+FRIENDLY_FAILURE = "The tutor hit a problem answering that. Please try again in a moment."
+
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION)]
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation, so follow-ups ("and why?") can be understood."""
+
+    role: Literal["user", "assistant"]
+    content: Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class AskRequest(BaseModel):
+    question: Question
+    lesson_id: str | None = Field(default=None, description="answer only from this lesson")
+    course: str | None = Field(default=None, description="answer from this course's lessons (no lesson_id)")
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_TURNS)
+
+
+class FeedbackRequest(BaseModel):
+    question: Annotated[str, StringConstraints(max_length=MAX_QUESTION)]
+    answer: Annotated[str, StringConstraints(max_length=50_000)]
+    lesson_id: str | None = None
+    rating: Literal["up", "down"]
+    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class LessonSummary(BaseModel):
+    id: str
+    title: str
+    course: str
+    chunks: int
+
+
+class SectionOut(BaseModel):
+    title: str
+    level: int
+    start: int
+    end: int
+
+
+class LessonDetail(LessonSummary):
+    text: str
+    sections: list[SectionOut]
+
+
+class Starters(BaseModel):
+    lesson_id: str
+    questions: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    lessons: int
+
+
+class FeedbackSaved(BaseModel):
+    id: int
+
+
+def guarded(items: Iterable[T], lock: AbstractContextManager) -> Iterator[T]:
+    """Advance `items` one step at a time under `lock`: concurrent streams interleave, never overlap.
+
+    Holding the lock per step (not for the whole stream) means a client that stops reading mid-answer
+    cannot keep the tutor locked.
+    """
+    iterator = iter(items)
+    while True:
+        with lock:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+        yield item
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    """One Server-Sent Event; data is a single JSON line."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def create_api(
+    tutor: Tutor,
+    feedback: FeedbackStore,
+    starters: StarterQuestions | None,
+    *,
+    ask_lock: AbstractContextManager | None = None,
+    cors_origins: tuple[str, ...] | list[str] | None = None,
+) -> FastAPI:
+    """The API app. Pass the same `ask_lock` to every other caller of the tutor (UI, starters)."""
+    lock = ask_lock if ask_lock is not None else threading.Lock()
+    origins = list(cors_origins if cors_origins is not None else getattr(tutor.settings, "cors_origins", ()))
+    api = FastAPI(
+        title="Lesson tutor API",
+        version="1",
+        description="Answers only from the lesson a learner is reading, with citations; refuses otherwise.",
+    )
+    if origins:
+        api.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "Accept"], max_age=600,
+        )
+
+    async def require_lesson(lesson_id: str) -> Any:
+        lesson = await run_in_threadpool(tutor.lesson, lesson_id)
+        if lesson is None:
+            raise HTTPException(404, f"unknown lesson {lesson_id!r}; GET /api/lessons lists the lessons")
+        return lesson
+
+    @api.get("/healthz", response_model=Health, tags=["meta"])
+    async def healthz() -> Health:
+        lessons = await run_in_threadpool(tutor.lessons)
+        return Health(status="ok", lessons=len(lessons))
+
+    @api.get("/api/lessons", response_model=list[LessonSummary], tags=["lessons"])
+    async def list_lessons() -> list[dict[str, Any]]:
+        return [r.summary() for r in await run_in_threadpool(tutor.lessons)]
+
+    @api.get("/api/lessons/{lesson_id}", response_model=LessonDetail, tags=["lessons"],
+             responses={404: {"description": "unknown lesson"}})
+    async def get_lesson(lesson_id: str) -> dict[str, Any]:
+        lesson = await require_lesson(lesson_id)
+        return {**lesson.summary(), "text": lesson.text,
+                "sections": [{"title": s.title, "level": s.level, "start": s.start, "end": s.end}
+                             for s in lesson.sections]}
+
+    @api.get("/api/lessons/{lesson_id}/starters", response_model=Starters, tags=["lessons"],
+             responses={404: {"description": "unknown lesson"}})
+    async def lesson_starters(lesson_id: str, n: Annotated[int, Query(ge=1, le=6)] = 3) -> Starters:
+        """Questions this lesson answers (each one checked by asking it), for "try asking…" buttons."""
+        await require_lesson(lesson_id)
+        questions = await run_in_threadpool(starters.for_lesson, lesson_id, n) if starters else []
+        return Starters(lesson_id=lesson_id, questions=questions)
+
+    @api.post("/api/ask", tags=["ask"], responses={
+        200: {"description": "The answer JSON, or with `Accept: text/event-stream` a stream of `token` events "
+                             "(`{\"text\": ...}`) and one final `answer` event carrying the answer JSON.",
+              "content": {"text/event-stream": {}}},
+        404: {"description": "unknown lesson"},
+    })
+    async def ask(body: AskRequest, request: Request) -> Any:
+        if body.lesson_id:
+            await require_lesson(body.lesson_id)
+        history = [turn.model_dump() for turn in body.history]
+        args = (body.question, body.lesson_id or None, history, body.course or None)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return StreamingResponse(
+                iterate_in_threadpool(_events(tutor, lock, args)), media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        try:
+            answer = await run_in_threadpool(_ask_locked, tutor, lock, args)
+        except UnknownLessonError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        except Exception as exc:
+            log.exception("ask failed: %r", body.question)
+            raise HTTPException(503, FRIENDLY_FAILURE) from exc
+        return JSONResponse(answer_json(answer))
+
+    @api.post("/api/feedback", response_model=FeedbackSaved, tags=["feedback"])
+    async def post_feedback(body: FeedbackRequest) -> FeedbackSaved:
+        row = await run_in_threadpool(
+            feedback.add, body.question, body.answer, body.lesson_id, body.rating, body.comment
+        )
+        return FeedbackSaved(id=row)
+
+    return api
+
+
+def _ask_locked(tutor: Tutor, lock: AbstractContextManager, args: tuple) -> Answer:
+    with lock:
+        return tutor.ask(*args)
+
+
+def _events(tutor: Tutor, lock: AbstractContextManager, args: tuple) -> Iterator[str]:
+    """The SSE body: `token` events, then `answer`; a failure mid-stream becomes an `error` event."""
+    try:
+        for item in guarded(tutor.stream(*args), lock):
+            if isinstance(item, Answer):
+                yield sse("answer", answer_json(item))
+            else:
+                yield sse("token", {"text": item})
+    except UnknownLessonError as exc:
+        yield sse("error", {"status": 404, "detail": str(exc)})
+    except ValueError as exc:
+        yield sse("error", {"status": 422, "detail": str(exc)})
+    except Exception:
+        log.exception("streamed ask failed: %r", args[0])
+        yield sse("error", {"status": 503, "detail": FRIENDLY_FAILURE})
