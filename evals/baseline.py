@@ -18,12 +18,12 @@ from pathlib import Path
 
 from langchain_chroma import Chroma
 from langchain_text_splitters import RecursiveCharacterTextSplitter
-from tutor.answer import Answer, Citation, Passage
-from tutor.pipeline import Tutor
-from tutor.templates import load_prompt
 
 from evals.datasets import EvalRow
 from evals.metrics import answer_claims
+from tutor.answer import Answer, Citation, Passage
+from tutor.pipeline import Tutor
+from tutor.templates import load_prompt
 
 log = logging.getLogger(__name__)
 

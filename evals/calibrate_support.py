@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from evals.calibrate_gate import SHARED, fit_logistic, load_embedder_offline, prf, read_jsonl, roc_auc
+from tutor.answer import Passage
+from tutor.evidence import split_sentences
 from tutor.evidence_features import vector_cache
 from tutor.support import SUPPORT_FEATURES, SUPPORT_PARAMS_PATH, SupportScorer
 
@@ -27,6 +29,9 @@ RESULTS = SUPPORT_PARAMS_PATH.parents[1] / "evals" / "results" / "support_calibr
 
 
 def feature_matrix(scorer: SupportScorer, pairs: list[tuple[str, str]]) -> np.ndarray:
+    """Embed every claim and evidence sentence in one big batch first (small batches are slow), then featurize."""
+    texts = [c for c, _ in pairs] + [s.text for _, e in pairs for s in split_sentences(_passage(e))]
+    scorer.cache.get(list(dict.fromkeys(texts)))
     return np.asarray([[scorer.features(c, e)[n] for n in SUPPORT_FEATURES] for c, e in pairs], dtype=float)
 
 
@@ -105,6 +110,10 @@ def main() -> None:
         print(f"{key:24} acc {s['accuracy']:.3f}  F1 {s['f1_supported']:.3f}  AUC {s['auc']:.3f}  n {s['n']}")
     print(f"HaluEval test cosine-only AUC {report['halueval_test_cosine_only_auc']}; SciFact cosine-only AUC "
           f"{report['scifact_support_vs_nei_cosine_only_auc']}; CONTRADICT {report['scifact_contradict']}")
+
+
+def _passage(text: str) -> Passage:
+    return Passage("", "", "", "", "", text, 0, len(text))
 
 
 def _abstract(doc: dict[str, Any]) -> str:

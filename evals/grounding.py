@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutor.answer import Answer
-
 from evals.metrics import answer_claims, citation_problem
+from tutor.answer import Answer
 
 log = logging.getLogger(__name__)
 

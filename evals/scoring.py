@@ -11,8 +11,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from tutor.answer import Answer, Passage
-
 from evals.datasets import EvalRow
 from evals.grounding import GroundingResult
 from evals.metrics import (
@@ -29,6 +27,7 @@ from evals.metrics import (
     refusal_scores,
     token_f1,
 )
+from tutor.answer import Answer, Passage
 
 RANK_DEPTH = 20  # chunks ranked over all lessons per question for the retrieval metrics
 STAGES = ("retrieve", "answer", "verify", "total")

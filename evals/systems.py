@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from evals.datasets import EvalRow
 from tutor.answer import Answer, Passage
 from tutor.pipeline import Tutor
 from tutor.retrieval import Scope
-
-from evals.datasets import EvalRow
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ import math
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,63 @@ def child_env(**extra: str) -> dict[str, str]:
     env.update({"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
     env.update(extra)
     return env
+
+
+# --- a real `tutor serve` process (API + UI tests) ------------------------------------------------
+class TutorServer:
+    """A running `tutor serve` on 127.0.0.1: its base URL, data dir and log (for failure messages)."""
+
+    def __init__(self, url: str, home: Path, corpus: Path, log_path: Path, process) -> None:
+        self.url = url
+        self.home = home
+        self.corpus = corpus
+        self.log_path = log_path
+        self.process = process
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def tutor_server(tmp_path_factory) -> Iterator[TutorServer]:
+    """`python -m tutor.cli serve` over a copy of the seed lessons, started once per session (~10-60 s)."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    root = tmp_path_factory.mktemp("server")
+    corpus = root / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    home = root / "home"
+    port = free_port()
+    log_path = root / "server.log"
+    env = child_env(TUTOR_HOME=str(home), TUTOR_CORPUS=str(corpus))
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+    server = TutorServer(f"http://127.0.0.1:{port}", home, corpus, log_path, process)
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"tutor serve exited with {process.returncode}:\n{server.log()}")
+            try:
+                if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"tutor serve not healthy after 180 s:\n{server.log()}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

@@ -50,9 +50,13 @@ _DATE_WORDS = _NUMBER_WORDS | frozenset(
 _QTYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow (many|much|long|old|far|large|big|tall|high|often|fast)\b|\bwhat (percentage|"
                           r"percent|number|amount|proportion|fraction)\b")),
-    ("date", re.compile(r"\bwhen\b|\b(what|which|in what) (year|century|decade|date|month|day|time period|era)\b")),
-    ("person", re.compile(r"\bwho(m|se)?\b")),
-    ("place", re.compile(r"\bwhere\b|\b(what|which) (country|city|state|region|continent|town|place|location)\b")),
+    # "when"/"where"/"who" ask for a date/place/person only when they lead the question ("What should I do when
+    # training fails?" asks for an action, not a date), and "when" only in the past tense ("When should I use
+    # RAG?" asks for a condition; "When did the war end?" for a date).
+    ("date", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?when\s+(?:did|was|were|had)\b|\b(what|which|in what) (year|century|decade|date|"
+                        r"month|day|time period|era)\b")),
+    ("person", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?who(m|se)?\b|\b(by|to|for|with) whom\b")),
+    ("place", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?where\b|\b(what|which) (country|city|state|region|continent|town|place|location)\b")),
 )
 
 
@@ -81,7 +85,7 @@ def capitalized(text: str, skip_first: bool = True) -> list[str]:
     words = _WORD.findall(text)
     out = []
     for i, word in enumerate(words):
-        if not word[0].isupper():
+        if not word[0].isupper() or len(word) == 1:  # "I" and initials are not names to look for
             continue
         if i == 0 and (skip_first or word.lower() in _LEADING):
             continue

@@ -40,11 +40,12 @@ INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNOREC
     r"\bjail\s?break\w*\b|\bdeveloper mode\b|\bdo anything now\b|\bgod mode\b",
     r"(?-i:\bDAN\b)",
     r"\b(?:print|reveal|show|repeat|output|display|leak|dump|recite|write out|tell me|give me|share|what (?:is|are))"
-    r"\s+(?:me\s+)?(?:your|the|all)?\s*(?:hidden\s+|initial\s+|original\s+|full\s+|exact\s+)*(?:system\s+)?"
-    r"(?:prompts?|instructions|rules you were given|system message)\b(?!\s+(?:engineering|design|template|tuning))",
+    r"\s+(?:me\s+)?your\s+(?:\w+\s+){0,2}(?:prompts?|instructions|rules|guidelines|system message)\b",
+    r"\b(?:print|reveal|repeat|output|leak|dump|recite|write out)\s+(?:me\s+)?the\s+(?:system|hidden|secret|"
+    r"initial|original)\s+(?:prompt|instructions|message)\b",
     r"\b(?:repeat|print|reveal|list)\s+(?:back\s+)?(?:every|all|each)\s+(?:\w+\s+)?instructions?\b",
     r"\binstructions?\s+you\s+(?:were|have been)\s+given\b",
-    r"\b(?:your|the)\s+system\s+prompt\b(?!\s+(?:engineering|design|template)s?\b)",
+    r"\byour\s+(?:system\s+prompt|hidden\s+instructions)\b",
     r"\b(?:restrictions?|rules?|limits?|guardrails?|filters?)\s+(?:are|have been|is)\s+(?:now\s+)?"
     r"(?:lifted|removed|disabled|off|suspended)\b",
     r"\b(?:no longer|don'?t|do not)\s+need\s+(?:lesson\s+)?(?:support|citations?|sources?)\b",

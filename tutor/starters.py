@@ -64,6 +64,7 @@ class Candidate:
     question: str
     rank: int
     order: int
+    source: str = ""  # the section it came from: one starter per section keeps the suggestions varied
 
 
 class StarterQuestions:
@@ -77,6 +78,8 @@ class StarterQuestions:
         self._cache: dict[str, tuple[int, list[str]]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
 
     def for_lesson(self, lesson_id: str, n: int = 3) -> list[str]:
         """Up to `n` questions the tutor answers from this lesson; [] for an unknown lesson."""
@@ -93,8 +96,9 @@ class StarterQuestions:
             if lesson is None:
                 return []
             kept = self._verify(lesson, n)
-            with self._guard:
-                self._cache[lesson_id] = (n, kept)
+            if not self._stop.is_set():  # a list cut short by close() is not the answer
+                with self._guard:
+                    self._cache[lesson_id] = (n, kept)
             return kept[:n]
 
     def cached(self, lesson_id: str) -> list[str] | None:
@@ -113,15 +117,28 @@ class StarterQuestions:
                 log.exception("could not compute starter questions for %s", lesson_id)
 
         thread = threading.Thread(target=run, name=f"starters-{lesson_id}", daemon=True)
+        with self._guard:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
         return thread
 
+    def close(self, timeout: float = 15.0) -> None:
+        """Stop background work and wait for it: a thread killed mid-ask at exit can crash the process."""
+        self._stop.set()
+        with self._guard:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)
+
     def _verify(self, lesson: LessonRecord, n: int) -> list[str]:
         kept: list[str] = []
+        used_sources: set[str] = set()
         checked = 0
         for candidate in candidate_questions(lesson):
-            if len(kept) >= n or checked >= self.max_checks:
+            if len(kept) >= n or checked >= self.max_checks or self._stop.is_set():
                 break
+            if candidate.source and candidate.source in used_sources:
+                continue
             checked += 1
             try:
                 with self.ask_lock:
@@ -131,6 +148,7 @@ class StarterQuestions:
                 continue
             if not answer.refused and answer.citations:
                 kept.append(candidate.question)
+                used_sources.add(candidate.source)
             else:
                 log.debug("dropped starter %r for %s (refused)", candidate.question, lesson.id)
         return kept
@@ -140,23 +158,24 @@ def candidate_questions(lesson: LessonRecord) -> list[Candidate]:
     """Questions built from the lesson's headings and opening sentences, best phrasing first, no repeats."""
     found: list[Candidate] = []
     order = 0
-    for section in lesson.sections:
+    for number, section in enumerate(lesson.sections):
+        source = f"{number}:{section.title}"
         heading = clean_heading(section.title)
         body = lesson.text[section.start:section.end] if lesson.text else ""
         is_title = section.level == 1 or heading.lower() == lesson.title.lower()
         if not is_title and heading and not _FURNITURE.search(heading):
             for question, rank in heading_questions(heading, lesson.title):
-                found.append(Candidate(question, rank, order))
+                found.append(Candidate(question, rank, order, source))
                 order += 1
         sentence = first_sentence(body)
         if sentence:
             question = question_sentence(sentence) or definition_question(sentence)
             if question:
-                found.append(Candidate(question, 1, order))
+                found.append(Candidate(question, 1, order, source))
                 order += 1
     title = clean_heading(lesson.title)
     if title and _looks_like_noun_phrase(title):
-        found.append(Candidate(f"What is {_lower_first(title)}?", 6, order))
+        found.append(Candidate(f"What is {_lower_first(title)}?", 6, order, "title"))
     found.sort(key=lambda c: (c.rank, c.order))
     seen: set[str] = set()
     unique = []

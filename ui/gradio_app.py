@@ -1,0 +1,339 @@
+"""The chat UI: pick a lesson, ask, watch the answer stream in, open its sources, rate it.
+
+A thin adapter over `tutor`: every answer comes from `Tutor.stream`, starters from `StarterQuestions`,
+ratings go to `FeedbackStore`. Nothing here decides what is an answer; it only shows it so that a grounded
+answer, a refusal and a failure each look like what they are.
+
+(No `from __future__ import annotations` here: Gradio reads the `chat` API's real type hints.)
+"""
+
+import html
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import gradio as gr
+
+from tutor.answer import Answer
+from tutor.api import guarded
+from tutor.feedback import FeedbackStore
+from tutor.pipeline import Tutor, UnknownLessonError
+from tutor.starters import StarterQuestions
+from tutor.store import LessonRecord
+
+log = logging.getLogger(__name__)
+
+ALL_LESSONS = "__all__"
+N_STARTERS = 3
+HISTORY_TURNS = 10
+CURSOR = " ▍"
+
+# System fonts only: the stock themes pull web fonts, and this page must not call out to any CDN.
+THEME = gr.themes.Soft(
+    primary_hue="indigo", neutral_hue="slate",
+    font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+)
+
+CSS = """
+.gradio-container { max-width: 860px !important; margin: 0 auto !important; }
+#tutor-header { padding: 4px 2px 0; }
+#tutor-header h2 { margin: 0 0 4px; font-size: 1.35rem; line-height: 1.3; }
+#tutor-header p { margin: 0; opacity: .85; }
+#starters-label p { margin: 0; font-size: .9rem; opacity: .8; }
+#starters { gap: 8px; flex-wrap: wrap; }
+#starters button { flex: 1 1 200px; white-space: normal; text-align: left; justify-content: flex-start;
+  font-weight: 500; line-height: 1.3; }
+.tutor-refusal { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, .10); padding: 8px 12px;
+  border-radius: 8px; }
+.tutor-refusal .tag { display: flex; align-items: center; gap: 6px; font-weight: 600; margin-bottom: 4px; }
+.tutor-refusal .tag::before, .tutor-error::before { content: "i"; display: inline-flex; flex: none;
+  align-items: center; justify-content: center; width: 1.25em; height: 1.25em; border-radius: 50%;
+  background: #f59e0b; color: #fff; font: italic 700 .85em Georgia, serif; }
+.tutor-error { display: flex; gap: 8px; align-items: baseline; border-left: 4px solid #94a3b8;
+  background: rgba(148, 163, 184, .12); padding: 8px 12px; border-radius: 8px; }
+.tutor-error::before { content: "!"; font-style: normal; background: #64748b; }
+.tutor-sources { margin-top: 10px; border-top: 1px solid rgba(100, 116, 139, .25); padding-top: 6px; }
+.tutor-sources summary { cursor: pointer; font-weight: 600; font-size: .92em; }
+.tutor-sources ol { margin: 6px 0 0; padding-left: 1.2em; }
+.tutor-sources li { margin: 0 0 8px; font-size: .92em; }
+.tutor-sources .where { font-weight: 600; }
+.tutor-sources .where { display: block; }
+.tutor-sources blockquote { margin: 2px 0 0 !important; padding: 2px 0 2px 10px; border-left: 3px solid #a5b4fc;
+  font-style: italic; }
+#lesson input, #course input { text-overflow: ellipsis; }
+#lesson .secondary-wrap, #course .secondary-wrap { padding-right: 6px; }
+@media (max-width: 480px) {
+  .gradio-container { padding: 6px !important; }
+  #tutor-header h2 { font-size: 1.1rem; }
+  #tutor-header p { font-size: .88rem; line-height: 1.35; }
+  #chat { height: 42vh !important; min-height: 240px !important; }
+}
+"""
+
+HEADER = ("## Curious about {topic}?\n"
+          "Ask anything about {what}. I'll answer using just what you're reading — short, friendly, grounded.")
+PLACEHOLDER = ("**Ask me about this lesson.**<br>I only use what the lesson says, and I'll show you the passage "
+               "each answer comes from.")
+REFUSAL_TAG = "Not in this lesson"
+REFUSAL_TAG_ALL = "Not in these lessons"
+FRIENDLY_ERROR = "Sorry — I couldn't answer that just now. Please try again in a moment."
+UNKNOWN_LESSON = "I can't find that lesson any more — please pick a lesson from the list above."
+
+
+# --- rendering (pure functions, easy to test) ----------------------------------------------------
+def header_markdown(lesson: LessonRecord | None, course: str | None = None) -> str:
+    """The greeting above the chat, naming what the learner is reading."""
+    if lesson is not None:
+        return HEADER.format(topic=lesson.title, what="this lesson")
+    return HEADER.format(topic=course or "these lessons", what="these lessons")
+
+
+def render_answer(answer: Answer) -> str:
+    """An answer as chat Markdown: the text with citation marks, then its sources folded underneath."""
+    if answer.refused:
+        return render_refusal(answer.answer, REFUSAL_TAG if answer.lesson_id else REFUSAL_TAG_ALL)
+    body = re.sub(r"\s*\[(\d+)\]", r"<sup>[\1]</sup>", html.escape(answer.answer, quote=False))
+    if not answer.citations:
+        return body
+    items = []
+    for c in answer.citations:
+        title = c.title or c.lesson_id
+        section = c.section.removeprefix(f"{title} > ") if c.section else ""
+        if section == title:
+            section = ""
+        # Asked about one lesson, every source is that lesson: name the section only.
+        parts = [section] if section and c.lesson_id == answer.lesson_id else [title, section]
+        where = " · ".join(html.escape(part) for part in parts if part)
+        items.append(f"<li><span class=\"where\">[{c.n}] {where}</span>"
+                     f"<blockquote>“{html.escape(c.quote.strip())}”</blockquote></li>")
+    return (f"{body}\n\n<details class=\"tutor-sources\"><summary>Sources ({len(answer.citations)})</summary>"
+            f"<ol>{''.join(items)}</ol></details>")
+
+
+def render_refusal(text: str, tag: str = REFUSAL_TAG) -> str:
+    """A refusal is an answer, not an error: a calm callout saying the lesson doesn't cover it."""
+    return (f"<div class=\"tutor-refusal\"><span class=\"tag\">{tag}</span>"
+            f"{html.escape(text, quote=False)}</div>")
+
+
+def render_error(text: str) -> str:
+    return f"<div class=\"tutor-error\">{html.escape(text, quote=False)}</div>"
+
+
+def message_text(content: Any) -> str:
+    """Plain text of a chat message, whatever shape Gradio hands back (str, dict, list of parts)."""
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, dict):
+        text = str(content.get("text") or content.get("content") or "")
+    elif isinstance(content, list | tuple):
+        text = " ".join(message_text(part) for part in content)
+    else:
+        text = ""
+    text = re.sub(r"<details.*?</details>", "", text, flags=re.DOTALL)
+    text = re.sub(r"<span class=\"tag\">.*?</span>", "", text)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
+def _scope(lesson_id: str | None, course: str | None) -> tuple[str | None, str | None]:
+    """(lesson_id, course) for the tutor: a lesson wins; "All lessons" means the course (if any)."""
+    if lesson_id and lesson_id != ALL_LESSONS:
+        return lesson_id, None
+    return None, course or None
+
+
+# --- the app -------------------------------------------------------------------------------------
+class TutorChat:
+    """Event handlers bound to one tutor; `build_ui` wires them to components."""
+
+    def __init__(self, tutor: Tutor, starters: StarterQuestions | None, feedback: FeedbackStore,
+                 ask_lock: AbstractContextManager | None = None) -> None:
+        self.tutor = tutor
+        self.starters = starters
+        self.feedback = feedback
+        self.lock = ask_lock if ask_lock is not None else threading.Lock()
+
+    # Lessons and courses ---------------------------------------------------------------------------
+    def catalog(self) -> list[LessonRecord]:
+        return self.tutor.lessons()
+
+    def lesson_choices(self, course: str | None) -> list[tuple[str, str]]:
+        rows = [r for r in self.catalog() if not course or r.course == course]
+        label = "All lessons in this course" if course else "All lessons"
+        return [(label, ALL_LESSONS)] + [(r.title, r.id) for r in rows]
+
+    def course_choices(self) -> list[str]:
+        return sorted({r.course for r in self.catalog()})
+
+    def _lesson(self, lesson_id: str | None) -> LessonRecord | None:
+        if not lesson_id or lesson_id == ALL_LESSONS:
+            return None
+        return next((r for r in self.catalog() if r.id == lesson_id), None)
+
+    def on_load(self, request: gr.Request) -> tuple:
+        """Open on `?lesson=ID` when given (else the first lesson): course, lesson, header, cleared chat."""
+        lessons = self.catalog()
+        wanted = (request.query_params.get("lesson") or "").strip() if request else ""
+        chosen = next((r for r in lessons if r.id == wanted), None)
+        if wanted and chosen is None:
+            gr.Warning(f"There is no lesson “{wanted}” here, so I opened the first one instead.")
+        chosen = chosen or (lessons[0] if lessons else None)
+        course = chosen.course if chosen else None
+        return (
+            gr.Dropdown(choices=self.course_choices(), value=course),
+            gr.Dropdown(choices=self.lesson_choices(course), value=chosen.id if chosen else ALL_LESSONS),
+            header_markdown(chosen, course),
+            [],
+            [],
+        )
+
+    def on_course(self, course: str | None) -> tuple:
+        """A new course shows its lessons, starting on "All lessons in this course"."""
+        return (gr.Dropdown(choices=self.lesson_choices(course), value=ALL_LESSONS),
+                header_markdown(None, course), [], [])
+
+    def on_lesson(self, lesson_id: str | None, course: str | None) -> tuple:
+        """A new lesson is a new conversation: the greeting changes and the chat starts empty."""
+        return header_markdown(self._lesson(lesson_id), course), [], []
+
+    def starter_buttons(self, lesson_id: str | None) -> list:
+        """Verified starter questions as buttons (hidden while none are known)."""
+        questions: list[str] = []
+        if self.starters is not None and lesson_id and lesson_id != ALL_LESSONS:
+            try:
+                questions = self.starters.for_lesson(lesson_id, N_STARTERS)
+            except Exception:
+                log.exception("starter questions failed for %s", lesson_id)
+        label = gr.Markdown(visible=bool(questions))
+        buttons = [gr.Button(value=q, visible=True) for q in questions]
+        buttons += [gr.Button(value="", visible=False)] * (N_STARTERS - len(questions))
+        return [label, *buttons]
+
+    # Asking ----------------------------------------------------------------------------------------
+    def stream_markdown(self, message: str, lesson_id: str | None, course: str | None = None,
+                        history: list[dict[str, str]] | None = None) -> Iterator[tuple[str, Answer | None]]:
+        """(markdown so far, final Answer or None): the streamed text, then the rendered answer."""
+        lesson, course = _scope(lesson_id, course)
+        text = ""
+        try:
+            for item in guarded(self.tutor.stream(message, lesson, history or None, course), self.lock):
+                if isinstance(item, Answer):
+                    yield render_answer(item), item
+                    return
+                text += item
+                yield html.escape(text.strip(), quote=False) + CURSOR, None
+        except UnknownLessonError:
+            yield render_error(UNKNOWN_LESSON), None
+        except Exception:
+            log.exception("chat failed for %r (lesson %s)", message, lesson_id)
+            yield render_error(FRIENDLY_ERROR), None
+
+    def respond(self, message: str, lesson_id: str | None, course: str | None, messages: list | None,
+                history: list | None) -> Iterator[tuple]:
+        """The UI's chat handler: yields (chat messages, cleared textbox, tutor history) as the answer grows."""
+        messages = list(messages or [])
+        history = list(history or [])
+        message = (message or "").strip()
+        if not message:
+            yield messages, "", history
+            return
+        messages += [{"role": "user", "content": message}, {"role": "assistant", "content": CURSOR.strip()}]
+        yield messages, "", history
+        for markdown, answer in self.stream_markdown(message, lesson_id, course, history[-2 * HISTORY_TURNS:]):
+            messages[-1] = {"role": "assistant", "content": markdown}
+            if answer is not None:
+                history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
+            yield messages, "", history
+
+    def chat(self, message: str, lesson_id: str = "") -> str:
+        """Ask the tutor one question and get its reply (the `/chat` API endpoint).
+
+        Args:
+            message: the learner's question (plain text).
+            lesson_id: id of the lesson to answer from (see `GET /api/lessons`); "" answers from all lessons.
+
+        Returns:
+            The reply as Markdown/HTML, exactly as the chat shows it: the answer with `[n]` citation marks
+            and a "Sources (n)" block quoting each cited passage with its lesson and section; a refusal
+            starts with "Not in this lesson" (or "Not in these lessons"); a failure is a short apology.
+            For structured JSON use `POST /api/ask`.
+        """
+        final = ""
+        for markdown, _ in self.stream_markdown(message or "", lesson_id or None):
+            final = markdown
+        return final
+
+    def on_like(self, messages: list | None, lesson_id: str | None, data: gr.LikeData) -> None:
+        """Store 👍/👎 with the question that led to the rated answer."""
+        liked = data.liked
+        rating = "up" if liked is True or liked == "Like" else "down" if liked is False or liked == "Dislike" else ""
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        if not rating:
+            return
+        messages = list(messages or [])
+        question = next((message_text(m.get("content")) for m in reversed(messages[:index])
+                         if isinstance(m, dict) and m.get("role") == "user"), "")
+        lesson = None if lesson_id in (None, "", ALL_LESSONS) else lesson_id
+        try:
+            self.feedback.add(question, message_text(data.value), lesson, rating)
+        except Exception:
+            log.exception("could not store feedback")
+            gr.Warning("Sorry, I couldn't save that feedback.")
+            return
+        gr.Info("Thanks for the feedback!")
+
+
+def build_ui(tutor: Tutor, starters: StarterQuestions | None, feedback: FeedbackStore,
+             ask_lock: AbstractContextManager | None = None) -> gr.Blocks:
+    """The Blocks app. Theme and CSS are applied when mounting (`THEME`, `CSS`; see `ui.server`)."""
+    app = TutorChat(tutor, starters, feedback, ask_lock)
+    # Start on the first lesson so the page is usable before `on_load` (which honours ?lesson=) has run.
+    first = next(iter(app.catalog()), None)
+    first_course = first.course if first else None
+    with gr.Blocks(title="Lesson tutor", fill_width=False) as demo:
+        header = gr.Markdown(header_markdown(first, first_course), elem_id="tutor-header")
+        with gr.Row(equal_height=True):
+            course = gr.Dropdown(label="Course", choices=app.course_choices(), value=first_course, scale=1,
+                                 min_width=150, elem_id="course")
+            lesson = gr.Dropdown(label="Lesson", choices=app.lesson_choices(first_course),
+                                 value=first.id if first else ALL_LESSONS, scale=2, min_width=200, elem_id="lesson")
+        chatbot = gr.Chatbot(
+            label="Tutor", show_label=False, elem_id="chat", height="56vh", min_height=300,
+            placeholder=PLACEHOLDER, feedback_options=("Like", "Dislike"), buttons=["copy"],
+            layout="bubble", sanitize_html=True, autoscroll=True,
+        )
+        starters_label = gr.Markdown("Try asking:", visible=False, elem_id="starters-label")
+        with gr.Row(elem_id="starters"):
+            buttons = [gr.Button("", visible=False, size="sm", variant="secondary", min_width=160)
+                       for _ in range(N_STARTERS)]
+        with gr.Row(equal_height=True):
+            textbox = gr.Textbox(
+                placeholder="Ask about this lesson…", show_label=False, container=False, scale=5,
+                max_length=2000, autofocus=True, submit_btn="Ask", elem_id="question",
+            )
+        clear = gr.Button("New conversation", size="sm", variant="secondary", elem_id="clear")
+        history = gr.State([])
+
+        starter_outputs = [starters_label, *buttons]
+        chat_io = dict(inputs=[textbox, lesson, course, chatbot, history], outputs=[chatbot, textbox, history])
+        demo.load(app.on_load, inputs=None, outputs=[course, lesson, header, chatbot, history],
+                  api_visibility="private").then(
+            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
+        course.input(app.on_course, inputs=[course], outputs=[lesson, header, chatbot, history],
+                     api_visibility="private").then(
+            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
+        lesson.input(app.on_lesson, inputs=[lesson, course], outputs=[header, chatbot, history],
+                     api_visibility="private").then(
+            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
+        textbox.submit(app.respond, **chat_io, api_visibility="private")
+        for button in buttons:
+            button.click(app.respond, inputs=[button, lesson, course, chatbot, history],
+                         outputs=[chatbot, textbox, history], api_visibility="private")
+        clear.click(lambda: ([], []), inputs=None, outputs=[chatbot, history], api_visibility="private")
+        chatbot.like(app.on_like, inputs=[chatbot, lesson], outputs=None, api_visibility="private")
+        gr.api(app.chat, api_name="chat")
+    return demo
