@@ -79,6 +79,8 @@ def _notes(results: list[dict[str, Any]]) -> list[str]:
                 ndcg = fmt(BY_NAME["ndcg_at_10"], variant.get("ndcg@10"))
                 recall = fmt(BY_NAME["recall_at_100"], variant.get("recall@100"))
                 notes.append(f"- {result['suite']} {name}: nDCG@10 {ndcg}, R@100 {recall}")
+        if result.get("variants"):
+            notes.append(f"- {result['suite']}: retrieval only; latency is one retrieval of depth 300")
         if result.get("reference_ndcg@10"):
             refs = ", ".join(f"{k} {v * 100:.1f}%" for k, v in result["reference_ndcg@10"].items())
             notes.append(f"- {result['suite']} published nDCG@10: {refs}")

@@ -160,7 +160,7 @@ def _progress(rows: list[EvalRow], name: str, enabled: bool):
 def _meta(suite: Suite, settings: Settings, limit: int | None, started: float) -> dict[str, Any]:
     return {
         "dataset": str(suite.dataset),
-        "corpus": [str(p) for p in suite.corpus],
+        "corpus": [str(p) for p in suite.corpus] or [str(suite.dataset.parent / "corpus.jsonl.gz")],
         "description": suite.description,
         "limit": limit,
         "llm": settings.llm,

@@ -64,12 +64,13 @@ def test_injection_attempts_are_refused(seed_tutor, question):
 
 def test_follow_up_is_condensed_with_the_history(seed_tutor):
     history = [
-        {"role": "user", "content": "What does fine-tuning amplify?"},
-        {"role": "assistant", "content": "Fine-tuning amplifies data quality, good or bad. [1]"},
+        {"role": "user", "content": "What should I try first, prompting or fine-tuning?"},
+        {"role": "assistant", "content": "Try prompt engineering first. [1]"},
     ]
-    answer = seed_tutor.ask("Why does that matter?", lesson_id=LESSON, history=history)
-    assert "fine-tuning amplify" in answer.standalone_question
-    assert not answer.refused
+    answer = seed_tutor.ask("Why is that?", lesson_id=LESSON, history=history)
+    assert "What should I try first" in answer.standalone_question
+    assert_grounded(seed_tutor, answer)
+    assert "prompt" in answer.answer.lower()
 
 
 def test_stream_yields_text_then_the_answer(seed_tutor):

@@ -69,10 +69,22 @@ def _attach(claim: str, quote: Sentence, key_to_n: dict[tuple[str, int], int], r
         key_to_n[key] = len(key_to_n) + 1
         p = quote.passage
         result.citations.append(Citation(
-            n=key_to_n[key], lesson_id=p.lesson_id, chunk_id=p.chunk_id, section=p.section,
+            n=key_to_n[key], lesson_id=p.lesson_id, chunk_id=p.chunk_id, section=quote_section(quote),
             quote=quote.text, start=quote.start, end=quote.end, title=p.title,
         ))
     return f"{claim} [{key_to_n[key]}]"
+
+
+def quote_section(quote: Sentence) -> str:
+    """The chunk's section, refined by the last heading inside the chunk before the quote."""
+    p = quote.passage
+    before = p.text[: quote.start - p.start]
+    headings = re.findall(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", before, re.MULTILINE)
+    if not headings:
+        return p.section
+    last = headings[-1].strip()
+    parts = p.section.split(" > ") if p.section else []
+    return " > ".join([*parts, last]) if last not in parts else p.section
 
 
 def _marker_numbers(sentence: str) -> list[int]:
@@ -86,7 +98,12 @@ def _best_quote(claim: str, passages: list[Passage], scorer: SupportScorer | Non
         return None
     normalized = _norm(claim)
     for sentence in sentences:
-        if _norm(sentence.text) == normalized or (len(normalized) > 20 and normalized in _norm(sentence.text)):
+        quoted = _norm(sentence.text)
+        if quoted == normalized or (len(normalized) > 20 and normalized in quoted):
+            return sentence
+    for sentence in sentences:  # a quote introduced by its context: 'Under "What AI cannot do": <quote>'
+        quoted = _norm(sentence.text)
+        if len(quoted) > 12 and normalized.endswith(quoted):
             return sentence
     if scorer is None:
         return None

@@ -49,11 +49,34 @@ class Sentence:
     score: float = 0.0
 
 
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE)
+
+
+_CODE_LIKE = re.compile(r"\w\s*=\s*[\w\[\"'({]|\w\(|^\s*(?:import|from|def|class|return|print)\b|[{}]|^\s*\[\s*[\"'\d]")
+
+
+def is_prose(text: str) -> bool:
+    """A sentence a tutor can quote: words, not a table row, a data dump, an image or a line of code."""
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images say nothing on their own
+    if _CODE_LIKE.search(text):
+        return False
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]+", text)
+    visible = re.sub(r"\s+", "", text)
+    letters = sum(len(w) for w in words)
+    return len(words) >= 3 and letters >= 0.6 * len(visible) and not text.lstrip().startswith("|")
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    fences = [m.start() for m in _FENCE.finditer(text)]
+    return [(fences[i], fences[i + 1]) for i in range(0, len(fences) - 1, 2)]
+
+
 def split_sentences(passage: Passage) -> list[Sentence]:
-    """Sentences and list items of a passage, markup-only lines (headings, rules) left out."""
+    """Prose sentences and list items of a passage; headings, code blocks, tables and data rows left out."""
     out = []
     cursor = 0
     text = passage.text
+    code = _code_spans(text)
     for match in [*_SENTENCE_END.finditer(text), None]:
         stop = match.start() if match else len(text)
         piece = text[cursor:stop]
@@ -63,7 +86,8 @@ def split_sentences(passage: Passage) -> list[Sentence]:
         if marker:
             lead += marker.end()
             body = body[marker.end():]
-        if body and not body.startswith("#") and re.search(r"[A-Za-z]{2}", body):
+        in_code = any(a <= cursor + lead <= b for a, b in code)
+        if body and not body.startswith("#") and not in_code and is_prose(body):
             start = passage.start + cursor + lead
             out.append(Sentence(body, passage, start, start + len(body)))
         cursor = match.end() if match else len(text)

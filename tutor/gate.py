@@ -4,7 +4,8 @@ Layers, cheapest first, each with its own reason so a refusal can be explained a
 
 1. injection - the question tries to change the rules (ignore instructions, role-play, reveal the prompt);
 2. off_topic - the question shares almost no words and little meaning with the retrieved passages;
-3. evidence  - no single sentence window carries the question's terms, entities, numbers and asked-for
+3. missing_name - the question hinges on names or numbers that appear nowhere in the passages;
+4. evidence  - no single sentence window carries the question's terms, entities, numbers and asked-for
    type. Embedding similarity alone cannot catch near-misses (an entity swapped, a number changed), so this
    layer is a logistic model over lexical + semantic features, fitted by `evals/calibrate_gate.py`.
 """
@@ -133,6 +134,9 @@ class AnswerabilityGate:
                 f"the lesson does not cover this topic (similarity {overall['cos_max']:.2f}, "
                 f"{overall['frac_terms']:.0%} of the question's words found)",
             )
+        missing = _missing_names(analysis)
+        if missing:
+            return GateDecision(False, 0.0, "missing_name", missing)
         features = question_features(analysis)
         prob = self.model.prob(features)
         if prob < t.evidence:
@@ -152,3 +156,14 @@ class AnswerabilityGate:
         if features.get("b_neg_miss_w"):
             return "the question is negated but the lesson text is not"
         return f"best sentence covers {features.get('b_cov_w', 0.0):.0%} of the question"
+
+
+def _missing_names(analysis: EvidenceAnalysis) -> str:
+    """A question that hinges on names or numbers the passages never mention cannot be answered from them
+    ("Who designed the Statue of Liberty?" against a lesson on the Eiffel Tower), however similar it reads."""
+    query, overall = analysis.query, analysis.overall
+    if query.entities and overall["ent_miss_all"] >= 1.0:
+        return "the names in the question do not appear in the lesson"
+    if query.numbers and overall["num_miss_all"] >= 1.0:
+        return "the numbers in the question do not appear in the lesson"
+    return ""

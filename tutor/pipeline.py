@@ -225,24 +225,23 @@ class Tutor:
             return templates["lesson_no_topics"].format(title=lesson.title)
         scope: Scope = state["scope"]
         where = f"the “{scope.course}” lessons" if scope.course else "these lessons"
-        titles = sorted({p.title for p in state["passages"]})[:3] or ["the lesson topics"]
+        titles = [f"“{t}”" for t in sorted({p.title for p in state["passages"]})[:3]] or ["the lesson topics"]
         return templates["scope"].format(where=where, topics=_join(titles))
 
 
 def _topics(lesson: LessonRecord, limit: int = 4) -> str:
-    """The lesson's own section titles (below its title), as a short readable list."""
-    seen: list[str] = []
-    for section in lesson.sections:
-        if section.level == 1 or section.title.lower() == lesson.title.lower():
-            continue
-        if section.title not in seen:
-            seen.append(section.title)
-    preferred = [s for s in seen if len(s.split()) > 1] or seen
-    return _join(preferred[:limit])
+    """The lesson's top-level section titles (below its title), quoted, as a short readable list."""
+    sections = [s for s in lesson.sections if s.level > 1 and s.title.lower() != lesson.title.lower()]
+    top = min((s.level for s in sections), default=0)
+    titles: list[str] = []
+    for section in sections:
+        title = section.title.strip().rstrip(".:?!")
+        if section.level == top and title and title not in titles:
+            titles.append(title)
+    return _join([f"“{t}”" for t in titles[:limit]])
 
 
 def _join(items: list[str]) -> str:
-    items = [i.rstrip(".:") for i in items]
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]

@@ -35,7 +35,7 @@ class ExtractiveBackend:
             text = sentence.text.rstrip()
             if not re.search(r"[.!?]$", text):
                 text += "."
-            yield ("" if k == 0 else " ") + f"{text} [{number[sentence.passage.chunk_id]}]"
+            yield ("" if k == 0 else " ") + f"{list_context(sentence)}{text} [{number[sentence.passage.chunk_id]}]"
 
     def select(self, sentences: list[Sentence]) -> list[Sentence]:
         """The best sentence, plus up to two more nearly as good (best first in `sentences`)."""
@@ -59,3 +59,21 @@ class ExtractiveBackend:
         if not previous or len(question.split()) > 12 or not _FOLLOW_UP.search(question):
             return question
         return f"{question} ({previous[-1]})"
+
+
+def list_context(sentence: Sentence) -> str:
+    """A list item quoted alone can say the opposite of its lesson ("Replace prompting entirely with fine-tuning"
+    under "What AI cannot do"), so it is introduced with the heading or lead-in line its list sits under."""
+    text = sentence.passage.text
+    offset = sentence.start - sentence.passage.start
+    line_start = text.rfind("\n", 0, offset) + 1
+    if not re.match(r"\s*(?:[-*+]|\d+[.)])\s", text[line_start:offset + 1]):
+        return ""
+    for line in reversed(text[:line_start].splitlines()):
+        stripped = line.strip()
+        if not stripped or re.match(r"(?:[-*+]|\d+[.)])\s", stripped):
+            continue
+        lead = re.sub(r"^#+\s*", "", stripped).rstrip(":.")
+        return f"Under “{lead}”: " if len(lead) <= 80 else ""
+    section = sentence.passage.section.split(" > ")[-1] if sentence.passage.section else ""
+    return f"Under “{section}”: " if section else ""
