@@ -53,10 +53,11 @@ _QTYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     # "when"/"where"/"who" ask for a date/place/person only when they lead the question ("What should I do when
     # training fails?" asks for an action, not a date), and "when" only in the past tense ("When should I use
     # RAG?" asks for a condition; "When did the war end?" for a date).
-    ("date", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?when\s+(?:did|was|were|had)\b|\b(what|which|in what) (year|century|decade|date|"
-                        r"month|day|time period|era)\b")),
+    ("date", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?when\s+(?:did|was|were|had)\b|"
+                        r"\b(what|which|in what) (year|century|decade|date|month|day|time period|era)\b")),
     ("person", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?who(m|se)?\b|\b(by|to|for|with) whom\b")),
-    ("place", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?where\b|\b(what|which) (country|city|state|region|continent|town|place|location)\b")),
+    ("place", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?where\b|"
+                         r"\b(what|which) (country|city|state|region|continent|town|place|location)\b")),
 )
 
 
