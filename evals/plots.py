@@ -107,12 +107,17 @@ def latency(records: dict[str, list[dict[str, Any]]]) -> bytes:
     left.set_ylabel("ms")
     left.set_title("Latency by stage (box: quartiles, whiskers: 1.5 IQR)", fontsize=10)
     _style(left)
+    everything = [r["latency_ms"]["total"] for rows in records.values() for r in rows if "total" in r["latency_ms"]]
+    low, high = max(min(everything, default=1.0), 0.1), max(max(everything, default=10.0), 1.0)
+    bins = [low * (high / low) ** (i / 30) for i in range(31)] if high > low else 30
     for name, rows in records.items():
-        totals = [r["latency_ms"]["total"] for r in rows if "total" in r["latency_ms"]]
+        totals = [max(r["latency_ms"]["total"], low) for r in rows if "total" in r["latency_ms"]]
         if totals:
-            right.hist(totals, bins=30, alpha=0.7, color=colors.get(name, PROJECT_COLOR),
+            right.hist(totals, bins=bins, alpha=0.7, color=colors.get(name, PROJECT_COLOR),
                        label="naive RAG" if name == "baseline" else name)
-    right.set_xlabel("total ms per question")
+    if isinstance(bins, list):
+        right.set_xscale("log")
+    right.set_xlabel("total ms per question (log scale)")
     right.set_title("Total latency", fontsize=10)
     right.legend(frameon=False, fontsize=9)
     _style(right)

@@ -203,9 +203,10 @@ def render_html(result: dict[str, Any], charts: dict[str, bytes], sections: list
             cells += f"<td>{e(row['baseline'])}</td><td>{delta}</td>"
         parts.append(f"<tr>{cells}</tr>")
     parts.append("</table>")
-    parts.append("<p class='note'>Retrieval is measured over <b>all</b> lessons (the question's lesson scope "
-                 "would make lesson recall trivially 100%); refusal treats <i>refused</i> as the positive class; "
-                 "green = project better, red = worse.</p>")
+    if result.get("answerable") is not None:
+        parts.append("<p class='note'>Retrieval is measured over <b>all</b> lessons (the question's lesson scope "
+                     "would make lesson recall trivially 100%); refusal treats <i>refused</i> as the positive "
+                     "class; green = project better, red = worse.</p>")
     variants = result.get("variants")
     if variants:
         parts.append("<h2>Retriever variants</h2><table><tr><th>variant</th><th>nDCG@10</th><th>Recall@100</th>"
