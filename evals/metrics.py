@@ -12,6 +12,8 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from tutor.cite import strip_framing
+
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _MARKER_GROUP = re.compile(r"((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -77,6 +79,7 @@ def answer_claims(answer: str, lead: str = "") -> list[tuple[str, list[int]]]:
         numbers = [int(n) for n in re.findall(r"\d+", parts[i + 1])] if i + 1 < len(parts) else []
         sentences = [s.strip() for s in _SENTENCE_BREAK.split(segment) if s.strip()]
         for j, sentence in enumerate(sentences):
+            sentence = strip_framing(sentence)
             if re.search(r"[A-Za-z]{2}", sentence):
                 claims.append((sentence, numbers if j == len(sentences) - 1 else []))
     return claims

@@ -76,6 +76,8 @@ def run_suite(
     per-question records under `records` ({"project": [...], "baseline": [...]}) for reports.
     """
     started = time.perf_counter()
+    if baseline not in (None, "naive"):
+        raise EvalUsageError(f"unknown baseline {baseline!r}: use naive")
     if suite.kind == "retrieval":
         from evals.scifact import run_scifact
 
@@ -88,6 +90,7 @@ def run_suite(
     tutor = open_tutor(suite, settings)
     _check_lessons(rows, {r.id for r in tutor.lessons()}, suite)
 
+    # imported here, not at the top: they load the pipeline, and `tutor eval --help`/bad flags should not wait
     from evals.systems import TutorSystem
 
     systems: list[Any] = [TutorSystem(tutor)]
@@ -97,8 +100,6 @@ def run_suite(
         naive = NaiveRAG(tutor, suite.data_dir(settings.home))
         naive.build()
         systems.append(naive)
-    elif baseline:
-        raise EvalUsageError(f"unknown baseline {baseline!r}: use naive")
 
     lead = load_prompt("refusal")["answer_lead"]
     project: TutorSystem = systems[0]

@@ -15,6 +15,7 @@ from tutor.evidence import Sentence, split_sentences
 from tutor.support import SupportScorer
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_FRAMING = re.compile(r"^Under “[^”]{1,80}”:\s*")
 _SENTENCE = re.compile(r".+?(?:[.!?](?:\s*\[\d+(?:\s*,\s*\d+)*\])*(?=\s|$)|$)", re.DOTALL)
 
 
@@ -39,7 +40,8 @@ def cite(
     kept: list[str] = []
     key_to_n: dict[tuple[str, int], int] = {}
     for sentence in draft_sentences(body):
-        claim = _MARKER.sub("", sentence).strip()
+        shown = _MARKER.sub("", sentence).strip()
+        claim = strip_framing(shown)
         if not re.search(r"[A-Za-z]{2}", claim):
             continue
         cited = [passages[n - 1] for n in _marker_numbers(sentence) if 0 < n <= len(passages)]
@@ -49,13 +51,18 @@ def cite(
             if verify and cited and quote is not None:
                 quote = _best_quote(claim, passages, scorer)  # cited the wrong passage?
                 if quote is not None and scorer is not None and scorer.supported(claim, quote_context(quote)):
-                    kept.append(_attach(claim, quote, key_to_n, result))
+                    kept.append(_attach(shown, quote, key_to_n, result))
                     continue
-            result.dropped.append(claim)
+            result.dropped.append(shown)
             continue
-        kept.append(_attach(claim, quote, key_to_n, result))
+        kept.append(_attach(shown, quote, key_to_n, result))
     result.text = (lead + " ".join(kept)) if kept else ""
     return result
+
+
+def strip_framing(sentence: str) -> str:
+    """The claim itself, without the 'Under “Heading”: ' lead-in the extractive answer puts before list items."""
+    return _FRAMING.sub("", sentence).strip()
 
 
 def quote_context(sentence: Sentence) -> str:
@@ -96,7 +103,7 @@ def _best_quote(claim: str, passages: list[Passage], scorer: SupportScorer | Non
     sentences = [s for p in passages for s in split_sentences(p)]
     if not sentences:
         return None
-    normalized = _norm(claim)
+    normalized = _norm(strip_framing(claim))
     for sentence in sentences:
         quoted = _norm(sentence.text)
         if quoted == normalized or (len(normalized) > 20 and normalized in quoted):

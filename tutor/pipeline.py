@@ -7,6 +7,7 @@ exposed as a LangChain Runnable (`tutor.runnable`) so they compose with other ch
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from tutor.templates import load_prompt
 log = logging.getLogger(__name__)
 
 History = list[dict[str, str]]
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 
 
 class UnknownLessonError(LookupError):
@@ -107,11 +109,17 @@ class Tutor:
         sees a sentence that is later dropped.
         """
         state = self._gate(self._retrieve(self._condense(self._start(question, lesson_id, history, course))))
+        streamed = ""
         if state["decision"].answerable and self.backend.uses_llm:
-            yield from self._stream_verified(state)
+            for piece in self._stream_verified(state):
+                streamed += piece
+                yield piece
         state = self._verify_and_cite(self._answer(state))
         answer: Answer = state["answer"]
-        if not (state["decision"].answerable and self.backend.uses_llm):
+        if not streamed.strip() or answer.refused or "+" in answer.backend:
+            # Nothing verified was streamed (extractive, a refusal, or an LLM fallback): send the final text.
+            if streamed.strip():
+                yield "\n\n"
             for word in answer.answer.split(" "):
                 yield word + " "
         yield answer
@@ -196,7 +204,9 @@ class Tutor:
         return state
 
     def _stream_verified(self, state: dict) -> Iterator[str]:
-        """Generate with the LLM, yielding each finished sentence only if it is supported."""
+        """Generate with the LLM, yielding each finished sentence only if it is supported.
+
+        Markers are left out of the streamed text: the final `Answer` numbers its citations in order."""
         from tutor.cite import draft_sentences
 
         draft = ""
@@ -206,12 +216,12 @@ class Tutor:
             done = draft_sentences(draft)[:-1]  # the last one may still be growing
             for sentence in done[emitted:]:
                 if cite(sentence, state["passages"], self.support, verify=True).citations:
-                    yield sentence + " "
+                    yield _MARKERS.sub("", sentence) + " "
             emitted = max(emitted, len(done))
         state["streamed_draft"] = draft
         for sentence in draft_sentences(draft)[emitted:]:
             if cite(sentence, state["passages"], self.support, verify=True).citations:
-                yield sentence + " "
+                yield _MARKERS.sub("", sentence) + " "
 
     def _refusal(self, state: dict, decision: GateDecision) -> str:
         templates = load_prompt("refusal")

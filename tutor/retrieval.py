@@ -72,20 +72,21 @@ class HybridRetriever:
 
     def retrieve(self, question: str, scope: Scope = Scope(), k: int | None = None) -> list[Passage]:
         k = k or self.top_k
-        dense = self.store.search(self.store.embedder.embed_query(question), self.candidates, scope.where)
-        lexical = self._bm25_search(question, scope)
+        depth = max(self.candidates, k)
+        dense = self.store.search(self.store.embedder.embed_query(question), depth, scope.where)
+        lexical = self._bm25_search(question, scope, depth)
         fused = self._fuse([dense, lexical])
         if self._reranker_id and fused:
-            fused = self._rerank(question, fused[: self.candidates])
+            fused = self._rerank(question, fused[:depth])
         return fused[:k]
 
-    def _bm25_search(self, question: str, scope: Scope) -> list[Passage]:
+    def _bm25_search(self, question: str, scope: Scope, depth: int) -> list[Passage]:
         bm25, passages = self._bm25_index(scope)
         query = terms(question)
         if bm25 is None or not query:
             return []
         scores = bm25.get_scores(query)
-        ranked = sorted(range(len(passages)), key=lambda i: -scores[i])[: self.candidates]
+        ranked = sorted(range(len(passages)), key=lambda i: -scores[i])[:depth]
         return [passages[i] for i in ranked if scores[i] > 0]
 
     def _bm25_index(self, scope: Scope) -> tuple[BM25Okapi | None, list[Passage]]:
