@@ -7,7 +7,8 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,9 +120,6 @@ def tutor_server(tmp_path_factory) -> Iterator[TutorServer]:
     """`python -m tutor.cli serve` over a copy of the seed lessons, started once per session (~10-60 s)."""
     import subprocess
     import sys
-    import time
-
-    import httpx
 
     root = tmp_path_factory.mktemp("server")
     corpus = root / "corpus"
@@ -136,20 +134,32 @@ def tutor_server(tmp_path_factory) -> Iterator[TutorServer]:
             cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )
     server = TutorServer(f"http://127.0.0.1:{port}", home, corpus, log_path, process)
-    deadline = time.monotonic() + 180
+    with running(process, f"{server.url}/healthz", 180, server.log):
+        yield server
+
+
+@contextmanager
+def running(process, health_url: str, timeout: float, log: Callable[[], str] = str) -> Iterator[None]:
+    """Wait until a server process answers 200 on `health_url`, then stop it when the block ends."""
+    import subprocess
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
     try:
         while True:
             if process.poll() is not None:
-                pytest.fail(f"tutor serve exited with {process.returncode}:\n{server.log()}")
+                pytest.fail(f"server exited with {process.returncode}:\n{log()}")
             try:
-                if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                if httpx.get(health_url, timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"tutor serve not healthy after 180 s:\n{server.log()}")
+                pytest.fail(f"server not healthy after {timeout:.0f} s:\n{log()}")
             time.sleep(0.5)
-        yield server
+        yield
     finally:
         process.terminate()
         try:

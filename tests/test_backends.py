@@ -3,12 +3,10 @@
 import importlib.util
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from conftest import child_env, free_port
+from conftest import child_env, free_port, running
 
 from tutor.answer import Passage
 from tutor.backends.base import ChatBackend, answer_messages
@@ -89,19 +87,8 @@ def llama_server():
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env(),
     )
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama.cpp server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running(proc, f"{url}/models", 120):
+        yield url
 
 
 @needs_llama

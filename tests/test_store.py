@@ -1,11 +1,9 @@
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import HashingEmbedder, free_port
+from conftest import HashingEmbedder, free_port, running
 
 from tutor.index import ingest
 from tutor.store import LessonStore, connect
@@ -52,19 +50,8 @@ def chroma_server(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running(proc, f"{url}/api/v2/heartbeat", 60):
+        yield url
 
 
 def test_against_a_real_chroma_server(chroma_server, seed_corpus, tmp_path):
