@@ -86,11 +86,12 @@ def capitalized(text: str, skip_first: bool = True) -> list[str]:
     words = _WORD.findall(text)
     out = []
     for i, word in enumerate(words):
-        if not word[0].isupper() or len(word) == 1:  # "I" and initials are not names to look for
+        base = re.split(r"['’]", word)[0]  # "What's" is "What", "I've" is "I"
+        if not word[0].isupper() or len(base) == 1:  # "I" and initials are not names to look for
             continue
-        if i == 0 and (skip_first or word.lower() in _LEADING):
+        if i == 0 and (skip_first or base.lower() in _LEADING):
             continue
-        if word.lower() in _LEADING and i > 0 and not word.isupper():
+        if base.lower() in _LEADING and i > 0 and not word.isupper():
             continue
         out.append(word)
     return out
