@@ -61,8 +61,6 @@ def results_markdown(results_dir: Path | None = None) -> str:
             systems.append(("naive RAG", result["baseline"]))
         for name, summary in systems:
             cells = [fmt(BY_NAME[key], value(summary, BY_NAME[key])) for key, _ in COLUMNS]
-            bold = name == "tutor"
-            cells = [f"**{c}**" if bold and c != "—" else c for c in cells]
             lines.append(f"| {result['suite']} | {name} | {summary.get('n', result.get('n'))} | "
                          + " | ".join(cells) + " |")
     notes = _notes(results)
