@@ -30,23 +30,29 @@ class GroundingResult:
     valid: int = 0
     sentences: int = 0
     supported: int = 0
+    judged: int = 0
+    judge_supported: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"citations": self.citations, "valid_citations": self.valid, "sentences": self.sentences,
-                "supported_sentences": self.supported, "citation_problems": self.problems,
+                "supported_sentences": self.supported, "judged_sentences": self.judged,
+                "judge_supported_sentences": self.judge_supported, "citation_problems": self.problems,
                 "unsupported_sentences": self.unsupported}
 
 
 class GroundingChecker:
     """Checks answers against an index: `lesson_text(lesson_id)` and `chunk_text(lesson_id, chunk_id)` read it."""
 
-    def __init__(self, lesson_text: LessonLookup, chunk_text: ChunkLookup, support: Any, lead: str = "") -> None:
+    def __init__(
+        self, lesson_text: LessonLookup, chunk_text: ChunkLookup, support: Any, lead: str = "", judge: Any = None
+    ) -> None:
         self.lesson_text = lesson_text
         self.chunk_text = chunk_text
         self.support = support
         self.lead = lead
+        self.judge = judge  # optional LLM judge with .supported(claim, evidence)
 
     def check(self, answer: Answer) -> GroundingResult:
         result = GroundingResult()
@@ -72,4 +78,7 @@ class GroundingChecker:
                 result.supported += 1
             else:
                 result.unsupported.append(claim)
+            if self.judge is not None and evidence:
+                result.judged += 1
+                result.judge_supported += self.judge.supported(claim, "\n".join(dict.fromkeys(evidence)))
         return result

@@ -69,6 +69,7 @@ def run_suite(
     baseline: str | None = None,
     limit: int | None = None,
     progress: bool = True,
+    judge: Any = None,
 ) -> dict[str, Any]:
     """Every question of the suite through the tutor (and the baseline); the summary plus per-row records.
 
@@ -103,7 +104,7 @@ def run_suite(
 
     lead = load_prompt("refusal")["answer_lead"]
     project: TutorSystem = systems[0]
-    checkers = [GroundingChecker(project.lesson_text, s.chunk_text, tutor.support, lead) for s in systems]
+    checkers = [GroundingChecker(project.lesson_text, s.chunk_text, tutor.support, lead, judge) for s in systems]
     records: dict[str, list[dict[str, Any]]] = {s.name: [] for s in systems}
     errors = dict.fromkeys(records, 0)
     for row in _progress(rows, suite.name, progress):
@@ -210,7 +211,8 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
         suite = resolve_suite(args, settings)
         if args.limit is not None and args.limit < 1:
             raise EvalUsageError("--limit must be at least 1")
-        result = run_suite(suite, settings, baseline=args.baseline, limit=args.limit)
+        judge = _judge(args, settings)
+        result = run_suite(suite, settings, baseline=args.baseline, limit=args.limit, judge=judge)
     except (EvalUsageError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -244,6 +246,18 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     return 0
+
+
+def _judge(args: argparse.Namespace, settings: Settings) -> Any:
+    """The optional LLM judge for `--judge`; a backend that cannot start is a usage error."""
+    if not getattr(args, "judge", None):
+        return None
+    from evals.llm_judge import LLMJudge
+
+    try:
+        return LLMJudge.from_settings(settings, args.judge)
+    except (ValueError, RuntimeError) as exc:
+        raise EvalUsageError(f"--judge {args.judge}: {exc}") from exc
 
 
 def _save(result: dict[str, Any], path: Path) -> None:

@@ -117,6 +117,8 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "grounding": {
             "citation_validity": ratio(sum(x["valid_citations"] for x in m), citations),
             "supported_rate": ratio(sum(x["supported_sentences"] for x in m), sentences),
+            "llm_judge_supported_rate": ratio(sum(x.get("judge_supported_sentences", 0) for x in m),
+                                              sum(x.get("judged_sentences", 0) for x in m)),
             "citations": citations,
             "sentences": sentences,
         },

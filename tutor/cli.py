@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", action="append", type=Path, help="lesson folder for --dataset")
     p.add_argument("--baseline", choices=["naive"], help="also run a baseline on the same questions")
     p.add_argument("--llm", choices=["extractive", "openai", "llamacpp"])
+    p.add_argument("--judge", choices=["openai", "llamacpp"], help="also judge claim support with this LLM backend")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--report", type=Path, help="write report.html, report.md, records.jsonl here")
     p.add_argument("--check", action="store_true", help="exit 1 when a metric is below evals/thresholds.toml")

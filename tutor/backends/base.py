@@ -46,6 +46,10 @@ class ChatBackend(ABC):
     def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
         yield from self._chat(answer_messages(question, passages), self.max_tokens)
 
+    def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        """The whole reply at once (condensing, judging)."""
+        return "".join(self._chat(messages, max_tokens))
+
     def condense(self, question: str, history: list[dict[str, str]]) -> str:
         prompt = load_prompt("condense")
         turns = "\n".join(f"{t['role']}: {t['content']}" for t in history[-6:])
@@ -53,7 +57,7 @@ class ChatBackend(ABC):
             {"role": "system", "content": prompt["system"]},
             {"role": "user", "content": prompt["user"].format(history=turns, question=question)},
         ]
-        rewritten = "".join(self._chat(messages, 60)).strip().splitlines()
+        rewritten = self.complete(messages, 60).strip().splitlines()
         return rewritten[0].strip() if rewritten and rewritten[0].strip() else question
 
 
