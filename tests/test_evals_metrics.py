@@ -188,7 +188,8 @@ def test_summarize_builds_the_json_shape():
     s = summarize(records)
     assert (s["n"], s["answerable"], s["unanswerable"]) == (3, 2, 1)
     assert s["refusal"]["precision"] == 0.5 and s["refusal"]["recall"] == 1.0
-    assert s["grounding"] == {"citation_validity": 1.0, "supported_rate": 0.5, "citations": 1, "sentences": 2}
+    assert s["grounding"] == {"citation_validity": 1.0, "supported_rate": 0.5, "llm_judge_supported_rate": None,
+                              "citations": 1, "sentences": 2}
     assert s["answer"]["key_fact_recall"] == 0.5 and s["answer"]["key_fact_recall_answered"] == 1.0
     assert s["latency_ms"]["p50"] == 100 and s["latency_ms"]["stages"]["retrieve"]["p50"] == 50
 
@@ -220,7 +221,7 @@ def test_readme_table_renders_saved_results(tmp_path):
     (tmp_path / "seed.json").write_text(json.dumps(saved))
     (tmp_path / "gate_calibration.json").write_text(json.dumps({"tune": {}}))
     table = results_markdown(tmp_path)
-    assert "| seed | tutor | 2 | **50.0%** |" in table
+    assert "| seed | tutor | 2 | 50.0% |" in table
     assert "| seed | naive RAG | 2 | 25.0% |" in table
     assert "gate_calibration" not in table
     assert "No eval results" in results_markdown(tmp_path / "empty")
