@@ -68,11 +68,12 @@ class Tutor:
         settings = settings or Settings.from_env()
         store = open_store(settings)
         embedder = store.embedder
+        gate = AnswerabilityGate(embedder)
         return cls(
             store=store,
             retriever=HybridRetriever(store, settings.top_k, settings.reranker),
-            scorer=EvidenceScorer(embedder),
-            gate=AnswerabilityGate(embedder),
+            scorer=gate.scorer,  # one scorer: the gate reuses the sentence analysis the answer step made
+            gate=gate,
             backend=backend or load_backend(settings),
             support=SupportScorer(embedder),
             settings=settings,

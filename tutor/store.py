@@ -76,11 +76,14 @@ class LessonStore:
         slug = embedder.collection_slug
         self.chunk_collection_name = f"chunks-{slug}"
         self.lesson_collection_name = f"lessons-{slug}"
-        space = {"hnsw:space": "cosine", "embedder": embedder.model_id[-200:]}
-        self.chunks = client.get_or_create_collection(
+        self._open_collections()
+
+    def _open_collections(self) -> None:
+        space = {"hnsw:space": "cosine", "embedder": self.embedder.model_id[-200:]}
+        self.chunks = self.client.get_or_create_collection(
             self.chunk_collection_name, metadata=space, embedding_function=None
         )
-        self.lesson_rows = client.get_or_create_collection(
+        self.lesson_rows = self.client.get_or_create_collection(
             self.lesson_collection_name, metadata=space, embedding_function=None
         )
 
@@ -121,7 +124,7 @@ class LessonStore:
         """Drop this model's collections and start empty (`tutor ingest --rebuild`)."""
         for name in (self.chunk_collection_name, self.lesson_collection_name):
             self.client.delete_collection(name)
-        self.__init__(self.client, self.embedder)  # type: ignore[misc]
+        self._open_collections()
 
     # --- reading -------------------------------------------------------------------------------
     def lessons(self) -> list[LessonRecord]:
