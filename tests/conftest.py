@@ -167,3 +167,20 @@ def running(process, health_url: str, timeout: float, log: Callable[[], str] = s
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+MAIN_DEPENDENCIES = ("torch", "sentence-transformers", "transformers", "chromadb", "langchain-core", "gradio",
+                     "fastapi", "numpy", "llama-cpp-python", "playwright")
+
+
+def pytest_report_header(config) -> list[str]:
+    """The versions under test, first thing in every run (CI's log included), for diagnosing a red run."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in MAIN_DEPENDENCIES:
+        try:
+            found.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ["dependencies: " + ", ".join(found)]

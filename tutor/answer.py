@@ -46,6 +46,8 @@ class Answer:
     refused: bool
     citations: list[Citation] = field(default_factory=list)
     backend: str = "extractive"
+    fallback: bool = False  # an LLM backend failed or said nothing supported: the text quotes the lesson
+    fallback_reason: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     question: str = ""
     standalone_question: str = ""

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from tutor.errors import InvalidRequestError, TutorError, UnknownLessonError
 from tutor.settings import Settings, apply_offline_env
 
 
@@ -83,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
                "eval": cmd_eval}[args.command]
     try:
         return handler(args, settings)
+    except (UnknownLessonError, InvalidRequestError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except TutorError as exc:  # a backend that cannot start or answer: one line that says why
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -120,14 +127,9 @@ def cmd_lessons(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from tutor.pipeline import Tutor, UnknownLessonError, answer_json
+    from tutor.pipeline import Tutor, answer_json
 
-    tutor = Tutor.from_settings(settings)
-    try:
-        answer = tutor.ask(args.question, lesson_id=args.lesson, course=args.course)
-    except UnknownLessonError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    answer = Tutor.from_settings(settings).ask(args.question, lesson_id=args.lesson, course=args.course)
     if args.json:
         print(json.dumps(answer_json(answer)))
     else:

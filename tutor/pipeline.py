@@ -18,6 +18,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from tutor.answer import Answer, Passage
 from tutor.backends import AnswerBackend, load_backend
 from tutor.cite import cite
+from tutor.errors import BackendUnavailableError, InvalidRequestError, UnknownLessonError
 from tutor.evidence import EvidenceScorer
 from tutor.gate import AnswerabilityGate, GateDecision
 from tutor.index import IngestReport, ingest
@@ -31,10 +32,6 @@ log = logging.getLogger(__name__)
 
 History = list[dict[str, str]]
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-
-
-class UnknownLessonError(LookupError):
-    """Asked about a lesson id that is not in the index."""
 
 
 class Tutor:
@@ -117,7 +114,7 @@ class Tutor:
                 yield piece
         state = self._verify_and_cite(self._answer(state))
         answer: Answer = state["answer"]
-        if not streamed.strip() or answer.refused or "+" in answer.backend:
+        if not streamed.strip() or answer.refused or answer.fallback:
             # Nothing verified was streamed (extractive, a refusal, or an LLM fallback): send the final text.
             if streamed.strip():
                 yield "\n\n"
@@ -129,7 +126,7 @@ class Tutor:
     def _start(self, question: str, lesson_id: str | None, history: History | None, course: str | None) -> dict:
         question = (question or "").strip()
         if not question:
-            raise ValueError("question is empty")
+            raise InvalidRequestError("question is empty")
         lesson = None
         if lesson_id:
             lesson = self.store.lesson(lesson_id)
@@ -157,13 +154,16 @@ class Tutor:
     def _answer(self, state: dict) -> dict:
         t = time.perf_counter()
         state["draft"] = ""
-        if state["decision"].answerable:
+        if state["decision"].answerable and "fallback_reason" not in state:
             if "streamed_draft" in state:
                 state["draft"] = state["streamed_draft"]
             else:
-                state["draft"] = "".join(
-                    self.backend.generate(state["standalone"], state["passages"], state["sentences"])
-                )
+                try:
+                    state["draft"] = "".join(
+                        self.backend.generate(state["standalone"], state["passages"], state["sentences"])
+                    )
+                except BackendUnavailableError as exc:
+                    self._note_fallback(state, exc)
         state["timings"]["answer"] = _ms(t)
         return state
 
@@ -173,9 +173,9 @@ class Tutor:
         decision: GateDecision = state["decision"]
         lead = "" if self.backend.uses_llm else load_prompt("refusal")["answer_lead"]
         cited = cite(state["draft"], passages, self.support, verify=self.backend.uses_llm, lead=lead)
-        backend = self.backend.name
+        fallback = False
         if decision.answerable and not cited.citations and self.backend.uses_llm:
-            # Nothing the LLM said survived verification: fall back to quoting the lesson.
+            # The LLM failed, or nothing it said survived verification: fall back to quoting the lesson.
             from tutor.backends.extractive import ExtractiveBackend
 
             fallback = "".join(ExtractiveBackend().generate(state["standalone"], passages, state["sentences"]))
@@ -183,7 +183,7 @@ class Tutor:
             dropped = cited.dropped
             cited = cite(fallback, passages, self.support, verify=False, lead=lead)
             cited.dropped = dropped
-            backend = f"{self.backend.name}+extractive"
+            fallback = True
         state["timings"]["verify"] = _ms(t)
         refused = not (decision.answerable and cited.citations)
         text = self._refusal(state, decision) if refused else cited.text
@@ -192,7 +192,9 @@ class Tutor:
             answer=text,
             refused=refused,
             citations=[] if refused else cited.citations,
-            backend=backend,
+            backend=self.backend.name,
+            fallback=fallback and not refused,
+            fallback_reason=state.get("fallback_reason", "nothing the model said was supported") if fallback else "",
             timings_ms=state["timings"],
             question=state["question"],
             standalone_question=state["standalone"],
@@ -212,17 +214,27 @@ class Tutor:
 
         draft = ""
         emitted = 0
-        for piece in self.backend.generate(state["standalone"], state["passages"], state["sentences"]):
-            draft += piece
-            done = draft_sentences(draft)[:-1]  # the last one may still be growing
-            for sentence in done[emitted:]:
-                if cite(sentence, state["passages"], self.support, verify=True).citations:
-                    yield _MARKERS.sub("", sentence) + " "
-            emitted = max(emitted, len(done))
+        try:
+            for piece in self.backend.generate(state["standalone"], state["passages"], state["sentences"]):
+                draft += piece
+                done = draft_sentences(draft)[:-1]  # the last one may still be growing
+                for sentence in done[emitted:]:
+                    if cite(sentence, state["passages"], self.support, verify=True).citations:
+                        yield _MARKERS.sub("", sentence) + " "
+                emitted = max(emitted, len(done))
+        except BackendUnavailableError as exc:
+            self._note_fallback(state, exc)
+            return
         state["streamed_draft"] = draft
         for sentence in draft_sentences(draft)[emitted:]:
             if cite(sentence, state["passages"], self.support, verify=True).citations:
                 yield _MARKERS.sub("", sentence) + " "
+
+    def _note_fallback(self, state: dict, exc: BackendUnavailableError) -> None:
+        """The backend failed mid-ask: this answer quotes the lesson instead, and the reason is logged."""
+        log.warning("answer backend %s failed, answering extractively: %s", self.backend.name, exc)
+        state["fallback_reason"] = str(exc)
+        state["draft"] = ""
 
     def _refusal(self, state: dict, decision: GateDecision) -> str:
         templates = load_prompt("refusal")
@@ -265,5 +277,5 @@ def _ms(start: float) -> float:
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The public JSON of an answer (CLI `--json`, HTTP API)."""
     data = answer.to_dict(include_passages=False)
-    return {k: data[k] for k in ("answer", "refused", "citations", "backend", "timings_ms", "dropped", "gate",
-                                 "lesson_id", "question")}
+    return {k: data[k] for k in ("answer", "refused", "citations", "backend", "fallback", "timings_ms", "dropped",
+                                 "gate", "lesson_id", "question")}

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from tutor.api import create_api
+from tutor.errors import TutorError
 from tutor.feedback import FeedbackStore
 from tutor.pipeline import Tutor
 from tutor.settings import Settings, apply_offline_env
@@ -88,6 +89,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
         return 1
     try:
         app = create_app(settings)
+    except TutorError as exc:  # a known setup problem (e.g. the model cannot load): its message says why
+        print(f"error: the tutor could not start: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        sock.close()
+        return 1
     except Exception as exc:
         log.exception("the tutor could not start")
         print(f"error: the tutor could not start: {exc}", file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from tutor.answer import Passage
+from tutor.errors import BackendMisconfiguredError
 from tutor.evidence import Sentence
 from tutor.settings import Settings
 from tutor.templates import load_prompt
@@ -87,4 +88,4 @@ def load_backend(settings: Settings) -> AnswerBackend:
         from tutor.backends.llamacpp import LlamaCppBackend
 
         return LlamaCppBackend(settings.gguf_model)
-    raise ValueError(f"unknown answer backend {settings.llm!r}: use extractive, openai or llamacpp")
+    raise BackendMisconfiguredError(f"unknown answer backend {settings.llm!r}: use extractive, openai or llamacpp")

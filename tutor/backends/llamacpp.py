@@ -1,33 +1,43 @@
-"""A local GGUF model in process through llama-cpp-python (the optional `llamacpp` extra)."""
+"""A local GGUF model through llama-cpp-python (the optional `llamacpp` extra), in a child process.
+
+The model runs in `tutor.backends.llamacpp_worker`, so a native crash costs one answer (the pipeline
+falls back to quoting the lesson) and the next ask restarts the worker; the tutor itself never goes down.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import threading
+import sys
 from collections.abc import Iterator
 
 from tutor.backends.base import ChatBackend
+from tutor.backends.worker import ChildWorker
+from tutor.errors import BackendMisconfiguredError, BackendUnavailableError
 
 
 class LlamaCppBackend(ChatBackend):
     name = "llamacpp"
 
-    def __init__(self, model_path: str, n_ctx: int = 4096) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError as exc:
-            raise RuntimeError("the llamacpp backend needs the extra: pip install 'lesson-tutor[llamacpp]'") from exc
-        if not model_path or not os.path.exists(model_path):
-            raise RuntimeError(f"GGUF model not found: {model_path!r} (set TUTOR_LLM_MODEL)")
+    def __init__(self, model_path: str, n_ctx: int = 4096, start_timeout: float = 180.0) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise BackendMisconfiguredError(
+                "the llamacpp backend needs its extra: pip install 'lesson-tutor[llamacpp]'"
+            )
+        if not model_path or not os.path.isfile(model_path):
+            raise BackendMisconfiguredError(f"GGUF model not found: {model_path!r} (set TUTOR_LLM_MODEL)")
         self.model_path = model_path
-        self._llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=os.cpu_count() or 2, verbose=False)
-        self._lock = threading.Lock()  # one llama context serves one generation at a time
+        self.worker = ChildWorker(
+            [sys.executable, "-m", "tutor.backends.llamacpp_worker", model_path, str(n_ctx)],
+            name="llama.cpp", start_timeout=start_timeout,
+        )
+        try:  # load now: a model that cannot load is reported at start, not on the first ask
+            self.worker.start()
+        except BackendUnavailableError as exc:
+            raise BackendUnavailableError(f"llama.cpp could not load {model_path}: {exc}") from exc
 
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        with self._lock:
-            for part in self._llm.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
-            ):
-                piece = part["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
+        yield from self.worker.stream({"messages": messages, "max_tokens": max_tokens})
+
+    def close(self) -> None:
+        self.worker.close()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 
 from tutor.backends.base import ChatBackend
+from tutor.errors import BackendUnavailableError
 
 
 class OpenAIBackend(ChatBackend):
@@ -20,19 +21,27 @@ class OpenAIBackend(ChatBackend):
         self.timeout = timeout
 
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        """Stream the reply; a server that is down, errs or sends malformed data is unavailable, not a bad ask."""
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0,
                 "stream": True}
-        with httpx.stream("POST", self.url, json=body, headers=self.headers, timeout=self.timeout) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise RuntimeError(f"LLM endpoint {self.url} answered {response.status_code}: {response.text[:200]}")
-            for line in response.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                choices = json.loads(data).get("choices") or [{}]
-                piece = (choices[0].get("delta") or {}).get("content")
-                if piece:
-                    yield piece
+        try:
+            with httpx.stream("POST", self.url, json=body, headers=self.headers, timeout=self.timeout) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise BackendUnavailableError(
+                        f"LLM endpoint {self.url} answered {response.status_code}: {response.text[:200]}"
+                    )
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    choices = json.loads(data).get("choices") or [{}]
+                    piece = (choices[0].get("delta") or {}).get("content")
+                    if piece:
+                        yield piece
+        except httpx.HTTPError as exc:
+            raise BackendUnavailableError(f"LLM endpoint {self.url} failed: {type(exc).__name__}: {exc}") from exc
+        except (json.JSONDecodeError, AttributeError, IndexError, TypeError) as exc:
+            raise BackendUnavailableError(f"LLM endpoint {self.url} sent a malformed stream: {exc}") from exc
