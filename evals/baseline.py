@@ -22,8 +22,8 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from evals.datasets import EvalRow
 from evals.metrics import answer_claims
 from tutor.answer import Answer, Citation, Passage
+from tutor.generate.templates import load_prompt
 from tutor.pipeline import Tutor
-from tutor.templates import load_prompt
 
 log = logging.getLogger(__name__)
 

@@ -66,8 +66,8 @@ def main() -> int:
     results = {"extractive": measure(tutor)}
     gguf = default_gguf_model()
     if gguf:
-        from tutor.backends.llamacpp import LlamaCppBackend
-        from tutor.backends.openai import OpenAIBackend
+        from tutor.generate.llamacpp import LlamaCppBackend
+        from tutor.generate.openai import OpenAIBackend
 
         def swap(backend) -> Tutor:
             return Tutor(tutor.store, tutor.retriever, tutor.scorer, tutor.gate, backend, tutor.support, settings)

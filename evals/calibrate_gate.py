@@ -3,7 +3,7 @@
 Articles in file order: the first 8 articles' questions TUNE the models and thresholds, the other 8 REPORT.
 Each question is scoped to its own paragraph (one Passage, score = cosine to the question), like a lesson
 whose retrieval already found the right place. Positive class = refused: an unanswerable question must be
-refused. Writes `tutor/gate_params.json` (loaded by the gate) and `evals/results/gate_calibration.json`.
+refused. Writes `tutor/ground/gate_params.json` (loaded by the gate) and `evals/results/gate_calibration.json`.
 
     .venv/bin/python -m evals.calibrate_gate
 """
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from tutor.answer import Passage
-from tutor.evidence import GATE_PARAMS_PATH, EvidenceAnalysis, EvidenceScorer, split_sentences
-from tutor.evidence_features import LinearModel, vector_cache
-from tutor.gate import AnswerabilityGate, GateThresholds, injection_match, question_features
+from tutor.ground.evidence import GATE_PARAMS_PATH, EvidenceAnalysis, EvidenceScorer, split_sentences
+from tutor.ground.features import LinearModel, vector_cache
+from tutor.ground.gate import AnswerabilityGate, GateThresholds, injection_match, question_features
 
 log = logging.getLogger("calibrate_gate")
 
@@ -103,8 +103,8 @@ def prf(predicted: Sequence[bool], actual: Sequence[bool]) -> dict[str, float]:
 def load_embedder_offline() -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from tutor.embeddings import load_embedder
     from tutor.settings import default_embed_model
+    from tutor.store.embedder import load_embedder
 
     return load_embedder(default_embed_model())
 

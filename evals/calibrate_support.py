@@ -3,7 +3,7 @@
 HaluEval-QA (claim = question + " " + answer, evidence = knowledge): TUNE on the first half of the pairs,
 REPORT on the second. SciFact dev (claim vs cited abstract): SUPPORT = supported, NOT_ENOUGH_INFO = not,
 reported only; CONTRADICT reported separately (how often a contradicted claim still passes).
-Writes `tutor/support_params.json` and `evals/results/support_calibration.json`.
+Writes `tutor/ground/support_params.json` and `evals/results/support_calibration.json`.
 
     .venv/bin/python -m evals.calibrate_support
 """
@@ -19,9 +19,9 @@ import numpy as np
 
 from evals.calibrate_gate import SHARED, fit_logistic, load_embedder_offline, prf, read_jsonl, roc_auc
 from tutor.answer import Passage
-from tutor.evidence import split_sentences
-from tutor.evidence_features import vector_cache
-from tutor.support import SUPPORT_FEATURES, SUPPORT_PARAMS_PATH, SupportScorer
+from tutor.ground.evidence import split_sentences
+from tutor.ground.features import vector_cache
+from tutor.ground.support import SUPPORT_FEATURES, SUPPORT_PARAMS_PATH, SupportScorer
 
 log = logging.getLogger("calibrate_support")
 

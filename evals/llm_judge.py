@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tutor.backends import ChatBackend, load_backend
+from tutor.generate import ChatBackend, load_backend
+from tutor.generate.templates import load_prompt
 from tutor.settings import Settings
-from tutor.templates import load_prompt
 
 
 class LLMJudge:

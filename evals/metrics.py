@@ -12,7 +12,7 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from tutor.cite import strip_framing
+from tutor.ground.cite import strip_framing
 
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _MARKER_GROUP = re.compile(r"((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")

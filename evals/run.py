@@ -23,8 +23,8 @@ from evals.datasets import SUITES, DatasetError, EvalRow, Suite, custom_suite, l
 from evals.grounding import GroundingChecker
 from evals.scoring import RANK_DEPTH, score_row, summarize
 from tutor.answer import Answer
+from tutor.generate.templates import load_prompt
 from tutor.settings import Settings
-from tutor.templates import load_prompt
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from evals.datasets import Suite
 from evals.metrics import dedupe, mean, ndcg_at_k, percentile, recall_at_k, reciprocal_rank
-from tutor.retrieval import Scope, terms
+from tutor.retrieve.hybrid import Scope, terms
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def _round(value: float | None) -> float | None:
 
 
 class _Bm25:
-    """BM25 alone over the same chunks and tokenizer (`tutor.retrieval.terms`) the hybrid retriever uses."""
+    """BM25 alone over the same chunks and tokenizer (`tutor.retrieve.hybrid.terms`) the hybrid retriever uses."""
 
     def __init__(self, tutor: Any) -> None:
         from rank_bm25 import BM25Okapi

@@ -13,7 +13,7 @@ from typing import Protocol
 from evals.datasets import EvalRow
 from tutor.answer import Answer, Passage
 from tutor.pipeline import Tutor
-from tutor.retrieval import Scope
+from tutor.retrieve.hybrid import Scope
 
 log = logging.getLogger(__name__)
 

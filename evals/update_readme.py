@@ -1,4 +1,4 @@
-"""Regenerate the README's generated sections: the settings table and the eval results.
+"""Regenerate the README's generated sections: the layout, the settings table and the eval results.
 
 Run `python -m evals.update_readme` after changing a setting or re-running the evals; a test fails when
 the settings table in README.md is stale.
@@ -6,13 +6,39 @@ the settings table in README.md is stale.
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
 
 from tutor.settings import SETTINGS_DOC, Settings
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+# Folders that are not Python packages, or whose package docstring is about the code, not the folder.
+FOLDERS = {
+    "tutor/": "the library; `pipeline.py` composes the stages below into `Tutor` (ask, stream, LangChain Runnable)",
+    "ui/": "the Gradio chat page and the one server that mounts it beside the HTTP API (the only gradio importer)",
+    "corpus/": "bundled lessons, one folder per course (see corpus/README.md)",
+    "corpus/tools/": "build-time tools that made the bundled lessons: page cleaner, course importer",
+    "evals/": "`tutor eval`: datasets, metrics, the naive baseline, reports, calibration and benchmarks",
+    "tests/": "pytest suite, one file per module; fakes for logic, real Chroma and models end to end",
+}
+
+
+STAGES = ("ingest", "store", "retrieve", "ground", "generate", "serve")  # the order a request meets them
+
+
+def layout_table() -> str:
+    """One row per folder; a `tutor/` stage folder is described by its package docstring."""
+    rows = ["| folder | what |", "|---|---|", f"| `tutor/` | {FOLDERS['tutor/']} |"]
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    for init in sorted((ROOT / "tutor").glob("*/__init__.py"), key=lambda p: (order.get(p.parent.name, 99), p)):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        rows.append(f"| `tutor/{init.parent.name}/` | {' '.join(doc.split())} |")
+    rows += [f"| `{folder}` | {what} |" for folder, what in FOLDERS.items() if folder != "tutor/"]
+    return "\n".join(rows)
 
 
 def settings_table() -> str:
@@ -36,6 +62,7 @@ def replace_section(text: str, name: str, body: str) -> str:
 
 
 def render(text: str) -> str:
+    text = replace_section(text, "layout", layout_table())
     text = replace_section(text, "settings", settings_table())
     try:
         from evals.readme_table import results_markdown

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor.embeddings.base import Embedder
 from tutor.settings import apply_offline_env
+from tutor.store.embedder import Embedder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -57,8 +57,8 @@ def fake_embedder() -> HashingEmbedder:
 @pytest.fixture(scope="session")
 def real_embedder():
     """The bundled all-MiniLM-L6-v2, loaded once per test session."""
-    from tutor.embeddings import load_embedder
     from tutor.settings import default_embed_model
+    from tutor.store.embedder import load_embedder
 
     return load_embedder(default_embed_model())
 

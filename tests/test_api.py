@@ -192,8 +192,8 @@ class _FakeTutor:
 def _app_client(tmp_path, fail: bool = False):
     from fastapi.testclient import TestClient
 
-    from tutor.api import create_api
-    from tutor.feedback import FeedbackStore
+    from tutor.serve.api import create_api
+    from tutor.serve.feedback import FeedbackStore
 
     return TestClient(create_api(_FakeTutor(fail), FeedbackStore(tmp_path / "fb.sqlite3"), None))
 
@@ -219,7 +219,7 @@ def test_backend_failure_is_friendly_not_a_traceback(tmp_path):
 def test_guarded_runs_each_step_under_the_lock():
     import threading
 
-    from tutor.api import guarded
+    from tutor.serve.api import guarded
 
     lock = threading.Lock()
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import child_env, free_port, running
 
 from tutor.answer import Passage
-from tutor.backends.base import ChatBackend, answer_messages
+from tutor.generate.base import ChatBackend, answer_messages
 from tutor.pipeline import Tutor
 from tutor.settings import default_gguf_model
 
@@ -97,7 +97,7 @@ def llama_server():
 @needs_llama
 @pytest.mark.slow
 def test_openai_backend_against_a_real_server(seed_tutor, llama_server):
-    from tutor.backends.openai import OpenAIBackend
+    from tutor.generate.openai import OpenAIBackend
 
     tutor = with_backend(seed_tutor, OpenAIBackend(llama_server, "smollm2", "local"))
     answer = tutor.ask("When should I fine-tune instead of prompting?", lesson_id=LESSON)
@@ -115,7 +115,7 @@ def test_openai_backend_against_a_real_server(seed_tutor, llama_server):
 @needs_llama
 @pytest.mark.slow
 def test_llamacpp_backend_in_process(seed_tutor):
-    from tutor.backends.llamacpp import LlamaCppBackend
+    from tutor.generate.llamacpp import LlamaCppBackend
 
     backend = LlamaCppBackend(default_gguf_model())
     tutor = with_backend(seed_tutor, backend)
@@ -131,7 +131,7 @@ def test_llamacpp_backend_in_process(seed_tutor):
 
 def llamacpp_killed_mid_answer():
     """The real llama.cpp worker, sent SIGSEGV (as a native crash would) after its first generated token."""
-    from tutor.backends.llamacpp import LlamaCppBackend
+    from tutor.generate.llamacpp import LlamaCppBackend
 
     class KilledMidAnswer(LlamaCppBackend):
         kills = 0
@@ -175,8 +175,8 @@ def test_a_worker_crash_mid_answer_falls_back_logs_why_and_restarts(seed_tutor, 
 def test_the_api_stays_up_through_a_worker_crash(seed_tutor, tmp_path):
     from fastapi.testclient import TestClient
 
-    from tutor.api import create_api
-    from tutor.feedback import FeedbackStore
+    from tutor.serve.api import create_api
+    from tutor.serve.feedback import FeedbackStore
 
     backend = llamacpp_killed_mid_answer()
     api = create_api(with_backend(seed_tutor, backend), FeedbackStore(tmp_path / "fb.sqlite3"), None)

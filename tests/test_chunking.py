@@ -1,7 +1,7 @@
 from conftest import SEED_CORPUS, HashingEmbedder
 
-from tutor.chunking import chunk_lesson
-from tutor.lessons import load_lesson
+from tutor.ingest.chunking import chunk_lesson
+from tutor.ingest.lessons import load_lesson
 
 
 def lesson_from(tmp_path, text):

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 from evals.grounding import GroundingChecker
 from evals.llm_judge import LLMJudge
 from tutor.answer import Answer, Citation
-from tutor.backends import ChatBackend
+from tutor.generate import ChatBackend
 
 
 class KeywordJudgeModel(ChatBackend):

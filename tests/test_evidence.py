@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tutor.answer import Passage
-from tutor.evidence import EvidenceScorer
-from tutor.evidence_features import QueryProfile, TextProfile, entity_missing, load_params, number_missing
+from tutor.ground.evidence import EvidenceScorer
+from tutor.ground.features import QueryProfile, TextProfile, entity_missing, load_params, number_missing
 
 TEXT = (
     "The encoder stacks several identical blocks. "

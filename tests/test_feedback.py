@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tutor.feedback import FeedbackStore
+from tutor.serve.feedback import FeedbackStore
 
 
 def test_add_and_recent(tmp_path):

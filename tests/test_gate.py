@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tutor.answer import Passage
-from tutor.evidence import EvidenceScorer
-from tutor.gate import AnswerabilityGate, GateThresholds, injection_match
+from tutor.ground.evidence import EvidenceScorer
+from tutor.ground.gate import AnswerabilityGate, GateThresholds, injection_match
 
 LESSON = (
     "Fine-tuning adapts a pretrained model to a narrow task by training it further on labelled examples. "

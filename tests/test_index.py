@@ -2,8 +2,8 @@ import shutil
 
 from conftest import HashingEmbedder
 
-from tutor.index import ingest
-from tutor.store import LessonStore, connect
+from tutor.ingest.index import ingest
+from tutor.store.chroma import LessonStore, connect
 
 
 def make_store(tmp_path, embedder=None):

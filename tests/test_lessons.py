@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tutor.lessons import LessonError, find_lesson_files, load_lesson
+from tutor.ingest.lessons import LessonError, find_lesson_files, load_lesson
 
 
 def write(path: Path, data: str | bytes) -> Path:

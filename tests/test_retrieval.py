@@ -1,9 +1,9 @@
 from conftest import HashingEmbedder
 
 from tutor.answer import Passage
-from tutor.index import ingest
-from tutor.retrieval import HybridRetriever, Scope, terms
-from tutor.store import LessonStore, connect
+from tutor.ingest.index import ingest
+from tutor.retrieve.hybrid import HybridRetriever, Scope, terms
+from tutor.store.chroma import LessonStore, connect
 
 
 def test_terms_drop_stopwords_and_fold_plurals():

@@ -20,3 +20,13 @@ def test_every_setting_is_documented_and_readme_is_current():
     assert render(readme).split("<!-- settings:end -->")[0] == readme.split("<!-- settings:end -->")[0], (
         "README settings table is stale: run `python -m evals.update_readme`"
     )
+
+
+def test_readme_layout_names_every_stage_folder():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = render(readme).split("<!-- layout:start -->")[1].split("<!-- layout:end -->")[0]
+    assert section == readme.split("<!-- layout:start -->")[1].split("<!-- layout:end -->")[0], (
+        "README layout is stale: run `python -m evals.update_readme`"
+    )
+    for stage in ("ingest", "store", "retrieve", "ground", "generate", "serve"):
+        assert f"| `tutor/{stage}/` |" in section

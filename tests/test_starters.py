@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tutor.lessons import markdown_sections
-from tutor.starters import StarterQuestions, candidate_questions, clean_heading, definition_question
-from tutor.store import LessonRecord
+from tutor.ingest.lessons import markdown_sections
+from tutor.serve.starters import StarterQuestions, candidate_questions, clean_heading, definition_question
+from tutor.store.chroma import LessonRecord
 
 LESSON_MD = """# Photosynthesis basics
 

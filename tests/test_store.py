@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from conftest import HashingEmbedder, free_port, running
 
-from tutor.index import ingest
-from tutor.store import LessonStore, connect
+from tutor.ingest.index import ingest
+from tutor.store.chroma import LessonStore, connect
 
 
 def test_switching_models_uses_a_separate_collection(tmp_path, seed_corpus):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.support import SupportScorer
+from tutor.ground.support import SupportScorer
 
 EVIDENCE = (
     "The Eiffel Tower was completed in 1889 for the World's Fair. "

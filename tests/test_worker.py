@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor.backends.worker import ChildWorker, WorkerDiedError
 from tutor.errors import BackendUnavailableError
+from tutor.generate.worker import ChildWorker, WorkerDiedError
 
 ECHO = str(Path(__file__).parent / "workers" / "echo_worker.py")
 

@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from tutor.index import ingest
-    from tutor.store import open_store
+    from tutor.ingest.index import ingest
+    from tutor.store.chroma import open_store
 
     report = ingest(
         open_store(settings), settings.corpus, settings.chunk_tokens, rebuild=args.rebuild,
@@ -115,7 +115,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_lessons(args: argparse.Namespace, settings: Settings) -> int:
-    from tutor.store import open_store
+    from tutor.store.chroma import open_store
 
     records = open_store(settings).lessons()
     if args.json:

@@ -16,17 +16,17 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from tutor.answer import Answer, Passage
-from tutor.backends import AnswerBackend, load_backend
-from tutor.cite import cite
 from tutor.errors import BackendUnavailableError, InvalidRequestError, UnknownLessonError
-from tutor.evidence import EvidenceScorer
-from tutor.gate import AnswerabilityGate, GateDecision
-from tutor.index import IngestReport, ingest
-from tutor.retrieval import HybridRetriever, Scope
+from tutor.generate import AnswerBackend, load_backend
+from tutor.generate.templates import load_prompt
+from tutor.ground.cite import cite
+from tutor.ground.evidence import EvidenceScorer
+from tutor.ground.gate import AnswerabilityGate, GateDecision
+from tutor.ground.support import SupportScorer
+from tutor.ingest.index import IngestReport, ingest
+from tutor.retrieve.hybrid import HybridRetriever, Scope
 from tutor.settings import Settings
-from tutor.store import LessonRecord, LessonStore, open_store
-from tutor.support import SupportScorer
-from tutor.templates import load_prompt
+from tutor.store.chroma import LessonRecord, LessonStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class Tutor:
         fallback = False
         if decision.answerable and not cited.citations and self.backend.uses_llm:
             # The LLM failed, or nothing it said survived verification: fall back to quoting the lesson.
-            from tutor.backends.extractive import ExtractiveBackend
+            from tutor.generate.extractive import ExtractiveBackend
 
             fallback = "".join(ExtractiveBackend().generate(state["standalone"], passages, state["sentences"]))
             lead = load_prompt("refusal")["answer_lead"]
@@ -210,7 +210,7 @@ class Tutor:
         """Generate with the LLM, yielding each finished sentence only if it is supported.
 
         Markers are left out of the streamed text: the final `Answer` numbers its citations in order."""
-        from tutor.cite import draft_sentences
+        from tutor.ground.cite import draft_sentences
 
         draft = ""
         emitted = 0

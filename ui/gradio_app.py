@@ -18,11 +18,11 @@ from typing import Any
 import gradio as gr
 
 from tutor.answer import Answer
-from tutor.api import guarded
-from tutor.feedback import FeedbackStore
 from tutor.pipeline import Tutor, UnknownLessonError
-from tutor.starters import StarterQuestions
-from tutor.store import LessonRecord
+from tutor.serve.api import guarded
+from tutor.serve.feedback import FeedbackStore
+from tutor.serve.starters import StarterQuestions
+from tutor.store.chroma import LessonRecord
 
 log = logging.getLogger(__name__)
 

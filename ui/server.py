@@ -17,12 +17,12 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from tutor.api import create_api
 from tutor.errors import TutorError
-from tutor.feedback import FeedbackStore
 from tutor.pipeline import Tutor
+from tutor.serve.api import create_api
+from tutor.serve.feedback import FeedbackStore
+from tutor.serve.starters import StarterQuestions
 from tutor.settings import Settings, apply_offline_env
-from tutor.starters import StarterQuestions
 from ui.gradio_app import CSS, THEME, build_ui
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from typing import Protocol
 
 from tutor.answer import Passage
 from tutor.errors import BackendMisconfiguredError
-from tutor.evidence import Sentence
+from tutor.generate.templates import load_prompt
+from tutor.ground.evidence import Sentence
 from tutor.settings import Settings
-from tutor.templates import load_prompt
 
 NOT_IN_LESSON = "NOT_IN_LESSON"
 
@@ -77,15 +77,15 @@ def answer_messages(question: str, passages: list[Passage]) -> list[dict[str, st
 def load_backend(settings: Settings) -> AnswerBackend:
     name = settings.llm.strip().lower()
     if name == "extractive":
-        from tutor.backends.extractive import ExtractiveBackend
+        from tutor.generate.extractive import ExtractiveBackend
 
         return ExtractiveBackend()
     if name == "openai":
-        from tutor.backends.openai import OpenAIBackend
+        from tutor.generate.openai import OpenAIBackend
 
         return OpenAIBackend(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
     if name == "llamacpp":
-        from tutor.backends.llamacpp import LlamaCppBackend
+        from tutor.generate.llamacpp import LlamaCppBackend
 
         return LlamaCppBackend(settings.gguf_model)
     raise BackendMisconfiguredError(f"unknown answer backend {settings.llm!r}: use extractive, openai or llamacpp")

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tutor.store import LessonRecord
+from tutor.store.chroma import LessonRecord
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from urllib.parse import urlparse
 import chromadb
 
 from tutor.answer import Passage
-from tutor.chunking import Chunk
-from tutor.embeddings import Embedder, load_embedder
-from tutor.lessons import Lesson, Section
+from tutor.ingest.chunking import Chunk
+from tutor.ingest.lessons import Lesson, Section
 from tutor.settings import Settings
+from tutor.store.embedder import Embedder, load_embedder
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from tutor.answer import Answer
-from tutor.feedback import FeedbackStore
 from tutor.pipeline import Tutor, UnknownLessonError, answer_json
-from tutor.starters import StarterQuestions
+from tutor.serve.feedback import FeedbackStore
+from tutor.serve.starters import StarterQuestions
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Why a script rather than a one-off copy: the shared snapshot is the single source of truth, and
 re-running this makes the corpus reproducible (file names, ids and front matter stay stable).
 
-Usage: python corpus/import_mlfb.py [SRC_DIR] [OUT_DIR]
+Usage: python corpus/tools/import_mlfb.py [SRC_DIR] [OUT_DIR]
 Defaults: SRC_DIR=/work/shared/corpora/ml-for-beginners, OUT_DIR=<this folder>/ml-for-beginners.
 Stdlib only.
 """
@@ -21,7 +21,7 @@ log = logging.getLogger("import_mlfb")
 
 COURSE = "ML for Beginners"
 DEFAULT_SRC = Path("/work/shared/corpora/ml-for-beginners")
-DEFAULT_OUT = Path(__file__).resolve().parent / "ml-for-beginners"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "ml-for-beginners"
 
 
 def _yaml_str(value: str) -> str:

@@ -1,4 +1,4 @@
-"""The llama.cpp child process: `python -m tutor.backends.llamacpp_worker MODEL.gguf [N_CTX]`.
+"""The llama.cpp child process: `python -m tutor.generate.llamacpp_worker MODEL.gguf [N_CTX]`.
 
 It runs the model in a process of its own so that a native crash (a segfault in a CPU kernel) kills this
 process, never the tutor. It speaks JSON lines: requests `{"id", "messages", "max_tokens"}` and
@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
             out.flush()
 
     if not argv:
-        send({"fatal": "usage: python -m tutor.backends.llamacpp_worker MODEL.gguf [N_CTX]"})
+        send({"fatal": "usage: python -m tutor.generate.llamacpp_worker MODEL.gguf [N_CTX]"})
         return 2
     model_path, n_ctx = argv[0], int(argv[1]) if len(argv) > 1 else 4096
     try:

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from tutor.answer import Citation, Passage
-from tutor.evidence import Sentence, split_sentences
-from tutor.support import SupportScorer
+from tutor.ground.evidence import Sentence, split_sentences
+from tutor.ground.support import SupportScorer
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _FRAMING = re.compile(r"^Under “[^”]{1,80}”:\s*")

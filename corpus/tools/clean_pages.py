@@ -6,7 +6,7 @@ Indexing that as-is would make the tutor quote quiz distractors and menu labels 
 content, so this module strips chrome by *generic* patterns (it runs on pages that are not in this repo),
 recovers headings from the shape of the text, and merges two renderings of the same lesson.
 
-Run: `python -m tutor.seeds SRC_DIR OUT_DIR --course "Course name"`.
+Run: `python -m corpus.tools.clean_pages SRC_DIR OUT_DIR --course "Course name"`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-log = logging.getLogger("tutor.seeds")  # not __name__: that is "__main__" under `python -m`
+log = logging.getLogger("corpus.tools.clean_pages")  # not __name__: that is "__main__" under `python -m`
 
 PAGE_SUFFIXES = (".txt", ".md")
 MAX_ID_LEN = 60
@@ -763,8 +763,8 @@ def convert(paths: Iterable[Path], out_dir: Path, course: str) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: `python -m tutor.seeds SRC_DIR OUT_DIR --course NAME`."""
-    parser = argparse.ArgumentParser(prog="python -m tutor.seeds", description=__doc__.splitlines()[0])
+    """CLI: `python -m corpus.tools.clean_pages SRC_DIR OUT_DIR --course NAME`."""
+    parser = argparse.ArgumentParser(prog="python -m corpus.tools.clean_pages", description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path, help="folder of scraped pages (.txt/.md)")
     parser.add_argument("out", type=Path, help="folder to write lesson Markdown into")
     parser.add_argument("--course", required=True, help="course name for the front matter")

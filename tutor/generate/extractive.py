@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterator
 
 from tutor.answer import Passage
-from tutor.evidence import Sentence
-from tutor.templates import load_prompt
+from tutor.generate.templates import load_prompt
+from tutor.ground.evidence import Sentence
 
 _FOLLOW_UP = re.compile(
     r"^(and|but|so|why|how come|what about|how about|tell me more|more|really|then)\b|"

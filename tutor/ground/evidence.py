@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.answer import Passage
-from tutor.evidence_features import (
+from tutor.ground.features import (
     LinearModel,
     QueryProfile,
     TextProfile,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from tutor.embeddings.base import Embedder
+from tutor.store.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

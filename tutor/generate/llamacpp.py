@@ -1,6 +1,6 @@
 """A local GGUF model through llama-cpp-python (the optional `llamacpp` extra), in a child process.
 
-The model runs in `tutor.backends.llamacpp_worker`, so a native crash costs one answer (the pipeline
+The model runs in `tutor.generate.llamacpp_worker`, so a native crash costs one answer (the pipeline
 falls back to quoting the lesson) and the next ask restarts the worker; the tutor itself never goes down.
 """
 
@@ -11,9 +11,9 @@ import os
 import sys
 from collections.abc import Iterator
 
-from tutor.backends.base import ChatBackend
-from tutor.backends.worker import ChildWorker
 from tutor.errors import BackendMisconfiguredError, BackendUnavailableError
+from tutor.generate.base import ChatBackend
+from tutor.generate.worker import ChildWorker
 
 
 class LlamaCppBackend(ChatBackend):
@@ -28,7 +28,7 @@ class LlamaCppBackend(ChatBackend):
             raise BackendMisconfiguredError(f"GGUF model not found: {model_path!r} (set TUTOR_LLM_MODEL)")
         self.model_path = model_path
         self.worker = ChildWorker(
-            [sys.executable, "-m", "tutor.backends.llamacpp_worker", model_path, str(n_ctx)],
+            [sys.executable, "-m", "tutor.generate.llamacpp_worker", model_path, str(n_ctx)],
             name="llama.cpp", start_timeout=start_timeout,
         )
         try:  # load now: a model that cannot load is reported at start, not on the first ask

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.retrieval import STOPWORDS, terms
+from tutor.retrieve.hybrid import STOPWORDS, terms
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from rank_bm25 import BM25Okapi
 
 from tutor.answer import Passage
-from tutor.store import LessonStore
+from tutor.store.chroma import LessonStore
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tutor.lessons import Lesson
+from tutor.ingest.lessons import Lesson
 
 TokenCounter = Callable[[str], int]
 

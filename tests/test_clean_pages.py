@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tutor.seeds import CleanLesson, Section, clean_page, merge_renderings, normalize, slugify, to_markdown
+from corpus.tools.clean_pages import CleanLesson, Section, clean_page, merge_renderings, normalize, slugify, to_markdown
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 

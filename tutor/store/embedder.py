@@ -74,6 +74,6 @@ def progress_bar(total: int):
 
 def load_embedder(model: str, device: str = "cpu") -> Embedder:
     """The one backend today: sentence-transformers, from a local path or a hub id."""
-    from tutor.embeddings.sentence_transformers import SentenceTransformerEmbedder
+    from tutor.store.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(model, device=device)

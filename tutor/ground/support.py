@@ -3,7 +3,7 @@
 A paraphrase is fine; a changed number, a name the evidence never mentions, or a dropped "not" is not.
 Embedding similarity rewards topical overlap, so it is combined with lexical checks (IDF-weighted coverage
 of the claim's words, missing entities/numbers, negation mismatch) in a logistic model fitted by
-`evals/calibrate_support.py` and stored in `tutor/support_params.json`.
+`evals/calibrate_support.py` and stored in `tutor/ground/support_params.json`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tutor.answer import Passage
-from tutor.evidence import split_sentences
-from tutor.evidence_features import (
+from tutor.ground.evidence import split_sentences
+from tutor.ground.features import (
     LinearModel,
     QueryProfile,
     TextProfile,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tutor.answer import Passage
-from tutor.evidence import DEFAULT_SENTENCE_MODEL, GATE_PARAMS_PATH, EvidenceAnalysis, EvidenceScorer, Sentence
-from tutor.evidence_features import LinearModel, load_params
+from tutor.ground.evidence import DEFAULT_SENTENCE_MODEL, GATE_PARAMS_PATH, EvidenceAnalysis, EvidenceScorer, Sentence
+from tutor.ground.features import LinearModel, load_params
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import httpx
 
-from tutor.backends.base import ChatBackend
 from tutor.errors import BackendUnavailableError
+from tutor.generate.base import ChatBackend
 
 
 class OpenAIBackend(ChatBackend):

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tutor.chunking import Chunk, chunk_lesson
-from tutor.embeddings.base import progress_bar
-from tutor.lessons import Lesson, LessonError, find_lesson_files, load_lesson
-from tutor.store import LessonStore
+from tutor.ingest.chunking import Chunk, chunk_lesson
+from tutor.ingest.lessons import Lesson, LessonError, find_lesson_files, load_lesson
+from tutor.store.chroma import LessonStore
+from tutor.store.embedder import progress_bar
 
 log = logging.getLogger(__name__)
 

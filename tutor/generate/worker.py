@@ -31,7 +31,7 @@ class WorkerDiedError(BackendUnavailableError):
 
 
 class ChildWorker:
-    """One child process speaking the JSON-lines protocol of `tutor.backends.llamacpp_worker`."""
+    """One child process speaking the JSON-lines protocol of `tutor.generate.llamacpp_worker`."""
 
     def __init__(self, command: list[str], name: str, start_timeout: float = 180.0,
                  reply_timeout: float = 300.0) -> None:

@@ -1,0 +1,1 @@
+"""Ingest: lesson files are loaded, chunked along their headings and indexed (incrementally)."""

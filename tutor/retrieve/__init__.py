@@ -1,0 +1,1 @@
+"""Retrieve: the passages of a lesson (or course) nearest to a question, dense + BM25."""
