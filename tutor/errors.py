@@ -21,3 +21,17 @@ class BackendUnavailableError(TutorError):
 
 class BackendMisconfiguredError(TutorError):
     """The answer backend is set up wrongly (unknown name, missing extra, no model file)."""
+
+
+FRIENDLY_FAILURE = "The tutor hit a problem answering that. Please try again in a moment."
+
+
+def public_error(exc: BaseException) -> tuple[int, str]:
+    """The HTTP status and the learner-facing text for any failure: the one mapping the JSON API, the SSE
+    stream and the UI share. Request mistakes say what was wrong; everything else gets one friendly line
+    (the details go to the log, not to the learner)."""
+    if isinstance(exc, UnknownLessonError):
+        return 404, str(exc)
+    if isinstance(exc, InvalidRequestError):
+        return 422, str(exc)
+    return 503, FRIENDLY_FAILURE

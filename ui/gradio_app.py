@@ -18,7 +18,8 @@ from typing import Any
 import gradio as gr
 
 from tutor.answer import Answer
-from tutor.pipeline import Tutor, UnknownLessonError
+from tutor.errors import UnknownLessonError, public_error
+from tutor.pipeline import Tutor
 from tutor.serve.api import guarded
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.starters import StarterQuestions
@@ -80,7 +81,6 @@ PLACEHOLDER = ("**Ask me about this lesson.**<br>I only use what the lesson says
                "each answer comes from.")
 REFUSAL_TAG = "Not in this lesson"
 REFUSAL_TAG_ALL = "Not in these lessons"
-FRIENDLY_ERROR = "Sorry — I couldn't answer that just now. Please try again in a moment."
 UNKNOWN_LESSON = "I can't find that lesson any more — please pick a lesson from the list above."
 
 
@@ -228,9 +228,9 @@ class TutorChat:
                 yield html.escape(text.strip(), quote=False) + CURSOR, None
         except UnknownLessonError:
             yield render_error(UNKNOWN_LESSON), None
-        except Exception:
+        except Exception as exc:
             log.exception("chat failed for %r (lesson %s)", message, lesson_id)
-            yield render_error(FRIENDLY_ERROR), None
+            yield render_error(public_error(exc)[1]), None
 
     def respond(self, message: str, lesson_id: str | None, course: str | None, messages: list | None,
                 history: list | None) -> Iterator[tuple]:

@@ -22,7 +22,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from tutor.answer import Answer
-from tutor.pipeline import Tutor, UnknownLessonError, answer_json
+from tutor.errors import TutorError, public_error
+from tutor.pipeline import Tutor, answer_json
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.starters import StarterQuestions
 
@@ -32,7 +33,6 @@ T = TypeVar("T")
 
 MAX_QUESTION = 2000
 MAX_TURNS = 20
-FRIENDLY_FAILURE = "The tutor hit a problem answering that. Please try again in a moment."
 
 Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION)]
 
@@ -184,13 +184,9 @@ def create_api(
             )
         try:
             answer = await run_in_threadpool(_ask_locked, tutor, lock, args)
-        except UnknownLessonError as exc:
-            raise HTTPException(404, str(exc)) from exc
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
         except Exception as exc:
-            log.exception("ask failed: %r", body.question)
-            raise HTTPException(503, FRIENDLY_FAILURE) from exc
+            _log_failure(exc, body.question)
+            raise HTTPException(*public_error(exc)) from exc
         return JSONResponse(answer_json(answer))
 
     @api.post("/api/feedback", response_model=FeedbackSaved, tags=["feedback"])
@@ -216,10 +212,16 @@ def _events(tutor: Tutor, lock: AbstractContextManager, args: tuple) -> Iterator
                 yield sse("answer", answer_json(item))
             else:
                 yield sse("token", {"text": item})
-    except UnknownLessonError as exc:
-        yield sse("error", {"status": 404, "detail": str(exc)})
-    except ValueError as exc:
-        yield sse("error", {"status": 422, "detail": str(exc)})
-    except Exception:
-        log.exception("streamed ask failed: %r", args[0])
-        yield sse("error", {"status": 503, "detail": FRIENDLY_FAILURE})
+    except Exception as exc:
+        _log_failure(exc, args[0])
+        status, detail = public_error(exc)
+        yield sse("error", {"status": status, "detail": detail})
+
+
+def _log_failure(exc: Exception, question: str) -> None:
+    """A learner's mistake is not the server's: only backend and unexpected failures are logged as errors."""
+    status, _ = public_error(exc)
+    if status >= 500 and isinstance(exc, TutorError):
+        log.error("ask failed: %s (question %r)", exc, question)
+    elif status >= 500:
+        log.exception("ask failed unexpectedly: %r", question)
