@@ -21,11 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.preprocessing import StandardScaler
 
 from tutor.answer import Passage
 from tutor.ground.evidence import GATE_PARAMS_PATH, EvidenceAnalysis, EvidenceScorer, split_sentences
-from tutor.ground.features import LinearModel, vector_cache
+from tutor.ground.features import LinearModel
 from tutor.ground.gate import AnswerabilityGate, GateThresholds, injection_match, question_features
+from tutor.store.vectors import vector_cache
 
 log = logging.getLogger("calibrate_gate")
 
@@ -44,60 +48,39 @@ QUESTION_FEATURES = ("best_logit", "gap2", "b_cos_s", "b_cov_w", "b_miss_rare_w"
                      "ent_miss_all", "num_miss_all")
 
 
-# --- small numpy toolkit (shared with calibrate_support) ---------------------------------------------------
+# --- fitting and metrics (shared with calibrate_support) ---------------------------------------------------
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, names: Sequence[str], l2: float = 1.0,
                  iters: int = 50) -> LinearModel:
-    """L2-regularized logistic regression by Newton's method on standardized features (bias unpenalized)."""
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    w = np.zeros(z.shape[1])
-    penalty = np.full(z.shape[1], l2)
-    penalty[-1] = 0.0
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -60, 60)))
-        grad = z.T @ (p - y) + penalty * w
-        hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-7:
-            break
-    return LinearModel(tuple(names), tuple(float(v) for v in w[:-1]), float(w[-1]),
-                       tuple(float(v) for v in mean), tuple(float(v) for v in scale))
+    """L2-regularized logistic regression on standardized features (bias unpenalized), fitted by scikit-learn.
+
+    The objective is Σ log-loss + l2/2·‖w‖² on z-scored features, i.e. scikit-learn's C = 1/l2; newton-cholesky
+    is Newton's method and leaves the intercept unpenalized. The result is flattened into a `LinearModel`
+    (standardized-scale weights plus the mean/scale) so the runtime scores it without importing scikit-learn.
+    """
+    scaler = StandardScaler().fit(x)
+    classifier = LogisticRegression(C=1.0 / l2, solver="newton-cholesky", tol=1e-10, max_iter=iters)
+    classifier.fit(scaler.transform(x), y)
+    return LinearModel(tuple(names), tuple(float(v) for v in classifier.coef_[0]), float(classifier.intercept_[0]),
+                       tuple(float(v) for v in scaler.mean_), tuple(float(v) for v in scaler.scale_))
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
-    """Probability a random positive outscores a random negative (ties count half)."""
-    s = np.asarray(scores, dtype=float)
+    """ROC-AUC (ties count half); NaN rather than an error when a split holds only one class."""
     y = np.asarray(labels, dtype=bool)
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    sorted_s = s[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    pos, neg = y.sum(), (~y).sum()
-    if not pos or not neg:
+    if y.all() or not y.any():
         return float("nan")
-    return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
+    return float(roc_auc_score(y, np.asarray(scores, dtype=float)))
 
 
 def prf(predicted: Sequence[bool], actual: Sequence[bool]) -> dict[str, float]:
-    """Precision/recall/F1 of the positive class, plus accuracy."""
+    """Precision/recall/F1 of the positive class, plus accuracy; an empty class scores 0, not a warning."""
     p = np.asarray(predicted, dtype=bool)
     a = np.asarray(actual, dtype=bool)
-    tp = float((p & a).sum())
-    precision = tp / p.sum() if p.sum() else 0.0
-    recall = tp / a.sum() if a.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "accuracy": round(float((p == a).mean()), 4), "n": int(len(a)), "flagged": int(p.sum())}
+    precision, recall, f1, _ = precision_recall_fscore_support(a, p, average="binary", pos_label=True,
+                                                               zero_division=0.0)
+    return {"precision": round(float(precision), 4), "recall": round(float(recall), 4), "f1": round(float(f1), 4),
+            "accuracy": round(float(accuracy_score(a, p)), 4), "n": int(len(a)), "flagged": int(p.sum())}
 
 
 def load_embedder_offline() -> Any:

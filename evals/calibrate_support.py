@@ -20,8 +20,8 @@ import numpy as np
 from evals.calibrate_gate import SHARED, fit_logistic, load_embedder_offline, prf, read_jsonl, roc_auc
 from tutor.answer import Passage
 from tutor.ground.evidence import split_sentences
-from tutor.ground.features import vector_cache
 from tutor.ground.support import SUPPORT_FEATURES, SUPPORT_PARAMS_PATH, SupportScorer
+from tutor.store.vectors import vector_cache
 
 log = logging.getLogger("calibrate_support")
 

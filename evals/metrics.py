@@ -13,20 +13,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from tutor.ground.cite import strip_framing
+from tutor.text import MARKER_RUN, strip_markers  # noqa: F401  (strip_markers: part of this module's API)
+from tutor.text import sentences as text_sentences
 
-_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-_MARKER_GROUP = re.compile(r"((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation)
 
 
 # --- text ----------------------------------------------------------------------------------------
-def strip_markers(text: str) -> str:
-    """Answer text without its `[n]` citation markers, so they never count as answer words."""
-    return _MARKERS.sub("", text or "")
-
-
 def squad_normalize(text: str) -> str:
     """SQuAD's answer normalization: lower case, no punctuation, no articles, single spaces."""
     text = "".join(ch for ch in (text or "").lower() if ch not in _PUNCT)
@@ -73,11 +67,11 @@ def answer_claims(answer: str, lead: str = "") -> list[tuple[str, list[int]]]:
     """The answer's sentences, each with the citation numbers that follow it (empty when uncited)."""
     text = answer[len(lead):] if lead and answer.startswith(lead) else answer
     claims: list[tuple[str, list[int]]] = []
-    parts = _MARKER_GROUP.split(text)
+    parts = MARKER_RUN.split(text)
     for i in range(0, len(parts), 2):
         segment = parts[i]
         numbers = [int(n) for n in re.findall(r"\d+", parts[i + 1])] if i + 1 < len(parts) else []
-        sentences = [s.strip() for s in _SENTENCE_BREAK.split(segment) if s.strip()]
+        sentences = text_sentences(segment)
         for j, sentence in enumerate(sentences):
             sentence = strip_framing(sentence)
             if re.search(r"[A-Za-z]{2}", sentence):

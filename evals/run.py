@@ -28,7 +28,7 @@ from tutor.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEFAULT_RESULTS = Path("eval-results")  # in the working directory: a run never writes into the installed package
 RESULTS_ENV = "TUTOR_EVAL_RESULTS"
 SUMMARY_GROUPS = ("retrieval", "refusal", "grounding", "answer", "latency_ms")
 
@@ -37,10 +37,13 @@ class EvalUsageError(ValueError):
     """The flags or the data do not make a runnable eval (exit code 2)."""
 
 
-def results_dir() -> Path:
-    """Where complete runs of shipped suites are saved (`TUTOR_EVAL_RESULTS` overrides, e.g. in tests)."""
+def results_dir(chosen: Path | None = None) -> Path:
+    """Where complete runs of shipped suites are saved: `--results`, else `$TUTOR_EVAL_RESULTS`, else
+    `./eval-results`. The README's table is built from `evals/results/`, which maintainers pass explicitly."""
+    if chosen is not None:
+        return chosen
     override = os.environ.get(RESULTS_ENV, "").strip()
-    return Path(override) if override else RESULTS_DIR
+    return Path(override) if override else DEFAULT_RESULTS
 
 
 def eval_settings(suite: Suite, settings: Settings) -> Settings:
@@ -218,7 +221,7 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     public = public_result(result)
     if args.suite and args.limit is None:
-        _save(public, results_dir() / f"{suite.name}.json")
+        _save(public, results_dir(getattr(args, "results", None)) / f"{suite.name}.json")
     if args.report:
         from evals.report import write_report
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from evals.datasets import Suite
 from evals.metrics import dedupe, mean, ndcg_at_k, percentile, recall_at_k, reciprocal_rank
-from tutor.retrieve.hybrid import Scope, terms
+from tutor.retrieve.hybrid import Scope
+from tutor.text import terms
 
 log = logging.getLogger(__name__)
 

@@ -175,6 +175,17 @@ class _FakeTutor:
     def lesson(self, lesson_id):
         return None
 
+    def prepare(self, question, lesson_id=None, history=None, course=None):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(question=question)
+
+    def run(self, state):
+        return self.ask(state.question)
+
+    def stream_prepared(self, state):
+        return self.stream(state.question)
+
     def ask(self, question, lesson_id=None, history=None, course=None):
         if self.fail:
             raise RuntimeError("backend down")

@@ -48,7 +48,7 @@ def test_score_returns_every_sentence_best_first_with_offsets(fake_embedder) -> 
     assert TEXT[best.start - 100:best.end - 100] == best.text
 
 
-def test_analysis_is_memoized_and_embeddings_cached(fake_embedder) -> None:
+def test_embeddings_are_cached_across_analyses(fake_embedder) -> None:
     scorer = EvidenceScorer(fake_embedder)
     scorer.score("Which optimizer was used?", [passage()])
     calls = fake_embedder.calls

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from conftest import REPO, SEED_CORPUS, child_env
+from langchain_core.callbacks import BaseCallbackHandler
 
 from tutor.pipeline import Tutor, UnknownLessonError
 
@@ -80,9 +81,25 @@ def test_stream_yields_text_then_the_answer(seed_tutor):
     assert "".join(pieces[:-1]).strip() == final.answer.strip()
 
 
-def test_runnable_is_the_same_chain(seed_tutor):
-    state = seed_tutor.runnable.invoke(seed_tutor._start("What does RAG change?", None, None, None))
-    assert state["answer"].citations
+class StepRecorder(BaseCallbackHandler):
+    """A LangChain callback that notes the name of every step that runs."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+
+    def on_chain_start(self, serialized, inputs, *, name=None, **kwargs) -> None:
+        self.steps.append(name or "")
+
+
+def test_ask_and_stream_run_the_same_runnable_steps(seed_tutor):
+    question, lesson = "What does RAG change?", None
+    steps = ["condense", "retrieve", "evidence", "gate", "answer", "verify_cite"]
+    asked, streamed = StepRecorder(), StepRecorder()
+    answer = seed_tutor.run(seed_tutor.prepare(question, lesson), {"callbacks": [asked]})
+    pieces = list(seed_tutor.stream_prepared(seed_tutor.prepare(question, lesson), {"callbacks": [streamed]}))
+    assert [s for s in asked.steps if s in steps] == steps
+    assert [s for s in streamed.steps if s in steps] == steps  # the server's path is seen by callbacks too
+    assert pieces[-1].answer == answer.answer and answer.citations
 
 
 def test_unknown_lesson_is_an_error(seed_tutor):

@@ -2,8 +2,9 @@ from conftest import HashingEmbedder
 
 from tutor.answer import Passage
 from tutor.ingest.index import ingest
-from tutor.retrieve.hybrid import HybridRetriever, Scope, terms
+from tutor.retrieve.hybrid import HybridRetriever, Scope
 from tutor.store.chroma import LessonStore, connect
+from tutor.text import terms
 
 
 def test_terms_drop_stopwords_and_fold_plurals():

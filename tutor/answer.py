@@ -61,3 +61,10 @@ class Answer:
         if not include_passages:
             data.pop("passages")
         return data
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The public JSON of an answer (CLI `--json`, HTTP API)."""
+    data = answer.to_dict(include_passages=False)
+    return {k: data[k] for k in ("answer", "refused", "citations", "backend", "fallback", "timings_ms", "dropped",
+                                 "gate", "lesson_id", "question")}

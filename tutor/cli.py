@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge", choices=["openai", "llamacpp"], help="also judge claim support with this LLM backend")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--report", type=Path, help="write report.html, report.md, records.jsonl here")
+    p.add_argument("--results", type=Path, help="save complete suite runs here as <suite>.json "
+                   "(TUTOR_EVAL_RESULTS; default ./eval-results)")
     p.add_argument("--check", action="store_true", help="exit 1 when a metric is below evals/thresholds.toml")
     p.add_argument("--json", action="store_true")
     return parser
@@ -127,7 +129,8 @@ def cmd_lessons(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from tutor.pipeline import Tutor, answer_json
+    from tutor.answer import answer_json
+    from tutor.pipeline import Tutor
 
     answer = Tutor.from_settings(settings).ask(args.question, lesson_id=args.lesson, course=args.course)
     if args.json:

@@ -7,20 +7,19 @@ exposed as a LangChain Runnable (`tutor.runnable`) so they compose with other ch
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from tutor.answer import Answer, Passage
 from tutor.errors import BackendUnavailableError, InvalidRequestError, UnknownLessonError
 from tutor.generate import AnswerBackend, load_backend
 from tutor.generate.templates import load_prompt
-from tutor.ground.cite import cite
-from tutor.ground.evidence import EvidenceScorer
+from tutor.ground.cite import cite, draft_sentences, strip_markers
+from tutor.ground.evidence import EvidenceAnalysis, EvidenceScorer, Sentence
 from tutor.ground.gate import AnswerabilityGate, GateDecision
 from tutor.ground.support import SupportScorer
 from tutor.ingest.index import IngestReport, ingest
@@ -31,7 +30,37 @@ from tutor.store.chroma import LessonRecord, LessonStore, open_store
 log = logging.getLogger(__name__)
 
 History = list[dict[str, str]]
-_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+@dataclass
+class AskState:
+    """One ask as it moves through the steps: each step fills its fields, none re-derives another's."""
+
+    question: str
+    scope: Scope
+    lesson: LessonRecord | None
+    history: History
+    standalone: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    analysis: EvidenceAnalysis | None = None
+    sentences: list[Sentence] = field(default_factory=list)
+    decision: GateDecision | None = None
+    streamed_draft: str | None = None
+    draft: str = ""
+    fallback_reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    t0: float = field(default_factory=time.perf_counter)
+    answer: Answer | None = None
+
+
+def _log_ask(state: AskState) -> None:
+    """One INFO line per ask: scope, the gate's verdict, the backend and the time of every stage."""
+    decision, answer = state.decision, state.answer
+    scope = state.scope.lesson_id or (f"course {state.scope.course}" if state.scope.course else "all lessons")
+    timings = " ".join(f"{k}={v:.0f}ms" for k, v in state.timings.items())
+    log.info("ask scope=%s gate=%s/%.3f %s backend=%s%s %s", scope, decision.layer, decision.score,
+             "refused" if answer.refused else f"cited={len(answer.citations)}", answer.backend,
+             " fallback" if answer.fallback else "", timings)
 
 
 class Tutor:
@@ -52,13 +81,18 @@ class Tutor:
         self.backend = backend
         self.support = support
         self.settings = settings
-        self.runnable: Runnable = (
+        # One set of step functions behind every path: `understand` decides whether and from what to answer,
+        # `respond` writes and verifies the answer; `runnable` is both (ask), the stream runs them apart.
+        self.understand: Runnable = (
             RunnableLambda(self._condense, name="condense")
             | RunnableLambda(self._retrieve, name="retrieve")
+            | RunnableLambda(self._analyse, name="evidence")
             | RunnableLambda(self._gate, name="gate")
-            | RunnableLambda(self._answer, name="answer")
-            | RunnableLambda(self._verify_and_cite, name="verify_cite")
         )
+        self.respond: Runnable = (
+            RunnableLambda(self._answer, name="answer") | RunnableLambda(self._verify_and_cite, name="verify_cite")
+        )
+        self.runnable: Runnable = self.understand | self.respond
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, backend: AnswerBackend | None = None) -> Tutor:
@@ -95,35 +129,18 @@ class Tutor:
     def ask(
         self, question: str, lesson_id: str | None = None, history: History | None = None, course: str | None = None
     ) -> Answer:
-        state = self.runnable.invoke(self._start(question, lesson_id, history, course))
-        return state["answer"]
+        return self.run(self.prepare(question, lesson_id, history, course))
 
     def stream(
         self, question: str, lesson_id: str | None = None, history: History | None = None, course: str | None = None
     ) -> Iterator[str | Answer]:
-        """Text pieces as they are ready, then the final `Answer`.
+        """Text pieces as they are ready, then the final `Answer`."""
+        return self.stream_prepared(self.prepare(question, lesson_id, history, course))
 
-        LLM drafts are streamed sentence by sentence once each sentence is verified, so a learner never
-        sees a sentence that is later dropped.
-        """
-        state = self._gate(self._retrieve(self._condense(self._start(question, lesson_id, history, course))))
-        streamed = ""
-        if state["decision"].answerable and self.backend.uses_llm:
-            for piece in self._stream_verified(state):
-                streamed += piece
-                yield piece
-        state = self._verify_and_cite(self._answer(state))
-        answer: Answer = state["answer"]
-        if not streamed.strip() or answer.refused or answer.fallback:
-            # Nothing verified was streamed (extractive, a refusal, or an LLM fallback): send the final text.
-            if streamed.strip():
-                yield "\n\n"
-            for word in answer.answer.split(" "):
-                yield word + " "
-        yield answer
-
-    # --- steps (each takes and returns the state dict) -----------------------------------------
-    def _start(self, question: str, lesson_id: str | None, history: History | None, course: str | None) -> dict:
+    def prepare(
+        self, question: str, lesson_id: str | None = None, history: History | None = None, course: str | None = None
+    ) -> AskState:
+        """Validate the request and fetch its lesson, once: callers (the API) check it before streaming."""
         question = (question or "").strip()
         if not question:
             raise InvalidRequestError("question is empty")
@@ -132,113 +149,143 @@ class Tutor:
             lesson = self.store.lesson(lesson_id)
             if lesson is None:
                 raise UnknownLessonError(f"unknown lesson {lesson_id!r}: see `tutor lessons`")
-        return {"question": question, "scope": Scope(lesson_id or None, None if lesson_id else course),
-                "lesson": lesson, "history": list(history or []), "t0": time.perf_counter(), "timings": {}}
+        scope = Scope(lesson_id or None, None if lesson_id else course)
+        return AskState(question=question, scope=scope, lesson=lesson, history=list(history or []))
 
-    def _condense(self, state: dict) -> dict:
-        history = state["history"]
-        state["standalone"] = self.backend.condense(state["question"], history) if history else state["question"]
+    def run(self, state: AskState, config: RunnableConfig | None = None) -> Answer:
+        """A prepared ask, all at once, through the Runnable (so LangChain callbacks see every step)."""
+        return self.runnable.invoke(state, config).answer
+
+    def stream_prepared(self, state: AskState, config: RunnableConfig | None = None) -> Iterator[str | Answer]:
+        """A prepared ask as text pieces, then the final `Answer`; the same steps as `run`, in two Runnables.
+
+        LLM drafts are streamed sentence by sentence once each sentence is verified, so a learner never
+        sees a sentence that is later dropped."""
+        state = self.understand.invoke(state, config)
+        streamed = ""
+        if state.decision.answerable and self.backend.uses_llm:
+            for piece in self._stream_verified(state):
+                streamed += piece
+                yield piece
+        answer = self.respond.invoke(state, config).answer
+        if not streamed.strip() or answer.refused or answer.fallback:
+            # Nothing verified was streamed (extractive, a refusal, or an LLM fallback): send the final text.
+            if streamed.strip():
+                yield "\n\n"
+            for word in answer.answer.split(" "):
+                yield word + " "
+        yield answer
+
+    # --- steps (each takes and returns the AskState) -------------------------------------------
+    def _condense(self, state: AskState) -> AskState:
+        state.standalone = (
+            self.backend.condense(state.question, state.history) if state.history else state.question
+        )
         return state
 
-    def _retrieve(self, state: dict) -> dict:
+    def _retrieve(self, state: AskState) -> AskState:
         t = time.perf_counter()
-        state["passages"] = self.retriever.retrieve(state["standalone"], state["scope"])
-        state["sentences"] = self.scorer.score(state["standalone"], state["passages"])
-        state["timings"]["retrieve"] = _ms(t)
+        state.passages = self.retriever.retrieve(state.standalone, state.scope)
+        state.timings["retrieve"] = _ms(t)
         return state
 
-    def _gate(self, state: dict) -> dict:
-        state["decision"] = self.gate.judge(state["standalone"], state["sentences"], state["passages"])
-        return state
-
-    def _answer(self, state: dict) -> dict:
+    def _analyse(self, state: AskState) -> AskState:
         t = time.perf_counter()
-        state["draft"] = ""
-        if state["decision"].answerable and "fallback_reason" not in state:
-            if "streamed_draft" in state:
-                state["draft"] = state["streamed_draft"]
+        state.analysis = self.scorer.analyse(state.standalone, state.passages)
+        state.sentences = self.scorer.rank(state.analysis)
+        state.timings["evidence"] = _ms(t)
+        return state
+
+    def _gate(self, state: AskState) -> AskState:
+        t = time.perf_counter()
+        state.decision = self.gate.decide(state.standalone, state.analysis)
+        state.timings["gate"] = _ms(t)
+        return state
+
+    def _answer(self, state: AskState) -> AskState:
+        t = time.perf_counter()
+        if state.decision.answerable and not state.fallback_reason:
+            if state.streamed_draft is not None:
+                state.draft = state.streamed_draft
             else:
                 try:
-                    state["draft"] = "".join(
-                        self.backend.generate(state["standalone"], state["passages"], state["sentences"])
-                    )
+                    state.draft = "".join(self.backend.generate(state.standalone, state.passages, state.sentences))
                 except BackendUnavailableError as exc:
                     self._note_fallback(state, exc)
-        state["timings"]["answer"] = _ms(t)
+        state.timings["answer"] = _ms(t)
         return state
 
-    def _verify_and_cite(self, state: dict) -> dict:
+    def _verify_and_cite(self, state: AskState) -> AskState:
         t = time.perf_counter()
-        passages: list[Passage] = state["passages"]
-        decision: GateDecision = state["decision"]
+        passages, decision = state.passages, state.decision
         lead = "" if self.backend.uses_llm else load_prompt("refusal")["answer_lead"]
-        cited = cite(state["draft"], passages, self.support, verify=self.backend.uses_llm, lead=lead)
+        cited = cite(state.draft, passages, self.support, verify=self.backend.uses_llm, lead=lead)
         fallback = False
         if decision.answerable and not cited.citations and self.backend.uses_llm:
             # The LLM failed, or nothing it said survived verification: fall back to quoting the lesson.
             from tutor.generate.extractive import ExtractiveBackend
 
-            fallback = "".join(ExtractiveBackend().generate(state["standalone"], passages, state["sentences"]))
+            quoted = "".join(ExtractiveBackend().generate(state.standalone, passages, state.sentences))
             lead = load_prompt("refusal")["answer_lead"]
             dropped = cited.dropped
-            cited = cite(fallback, passages, self.support, verify=False, lead=lead)
+            cited = cite(quoted, passages, self.support, verify=False, lead=lead)
             cited.dropped = dropped
             fallback = True
-        state["timings"]["verify"] = _ms(t)
+            state.fallback_reason = state.fallback_reason or "nothing the model said was supported by the lesson"
+        state.timings["verify"] = _ms(t)
         refused = not (decision.answerable and cited.citations)
         text = self._refusal(state, decision) if refused else cited.text
-        state["timings"]["total"] = _ms(state["t0"])
-        state["answer"] = Answer(
+        state.timings["total"] = _ms(state.t0)
+        state.answer = Answer(
             answer=text,
             refused=refused,
             citations=[] if refused else cited.citations,
             backend=self.backend.name,
             fallback=fallback and not refused,
-            fallback_reason=state.get("fallback_reason", "nothing the model said was supported") if fallback else "",
-            timings_ms=state["timings"],
-            question=state["question"],
-            standalone_question=state["standalone"],
-            lesson_id=state["scope"].lesson_id,
+            fallback_reason=state.fallback_reason if fallback else "",
+            timings_ms=state.timings,
+            question=state.question,
+            standalone_question=state.standalone,
+            lesson_id=state.scope.lesson_id,
             passages=passages,
             dropped=cited.dropped,
             gate={"answerable": decision.answerable, "score": round(decision.score, 4), "layer": decision.layer,
                   "reason": decision.reason},
         )
+        _log_ask(state)
         return state
 
-    def _stream_verified(self, state: dict) -> Iterator[str]:
+    def _stream_verified(self, state: AskState) -> Iterator[str]:
         """Generate with the LLM, yielding each finished sentence only if it is supported.
 
         Markers are left out of the streamed text: the final `Answer` numbers its citations in order."""
-        from tutor.ground.cite import draft_sentences
-
         draft = ""
         emitted = 0
         try:
-            for piece in self.backend.generate(state["standalone"], state["passages"], state["sentences"]):
+            for piece in self.backend.generate(state.standalone, state.passages, state.sentences):
                 draft += piece
                 done = draft_sentences(draft)[:-1]  # the last one may still be growing
                 for sentence in done[emitted:]:
-                    if cite(sentence, state["passages"], self.support, verify=True).citations:
-                        yield _MARKERS.sub("", sentence) + " "
+                    if cite(sentence, state.passages, self.support, verify=True).citations:
+                        yield strip_markers(sentence) + " "
                 emitted = max(emitted, len(done))
         except BackendUnavailableError as exc:
             self._note_fallback(state, exc)
             return
-        state["streamed_draft"] = draft
+        state.streamed_draft = draft
         for sentence in draft_sentences(draft)[emitted:]:
-            if cite(sentence, state["passages"], self.support, verify=True).citations:
-                yield _MARKERS.sub("", sentence) + " "
+            if cite(sentence, state.passages, self.support, verify=True).citations:
+                yield strip_markers(sentence) + " "
 
-    def _note_fallback(self, state: dict, exc: BackendUnavailableError) -> None:
+    def _note_fallback(self, state: AskState, exc: BackendUnavailableError) -> None:
         """The backend failed mid-ask: this answer quotes the lesson instead, and the reason is logged."""
         log.warning("answer backend %s failed, answering extractively: %s", self.backend.name, exc)
-        state["fallback_reason"] = str(exc)
-        state["draft"] = ""
+        state.fallback_reason = str(exc)
+        state.draft = ""
 
-    def _refusal(self, state: dict, decision: GateDecision) -> str:
+    def _refusal(self, state: AskState, decision: GateDecision) -> str:
         templates = load_prompt("refusal")
-        lesson: LessonRecord | None = state["lesson"]
+        lesson = state.lesson
         if lesson is not None:
             topics = _topics(lesson)
             if decision.layer == "injection":
@@ -246,9 +293,9 @@ class Tutor:
             if topics:
                 return templates["lesson"].format(title=lesson.title, topics=topics)
             return templates["lesson_no_topics"].format(title=lesson.title)
-        scope: Scope = state["scope"]
+        scope = state.scope
         where = f"the “{scope.course}” lessons" if scope.course else "these lessons"
-        titles = [f"“{t}”" for t in sorted({p.title for p in state["passages"]})[:3]] or ["the lesson topics"]
+        titles = [f"“{t}”" for t in sorted({p.title for p in state.passages})[:3]] or ["the lesson topics"]
         return templates["scope"].format(where=where, topics=_join(titles))
 
 
@@ -272,10 +319,3 @@ def _join(items: list[str]) -> str:
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The public JSON of an answer (CLI `--json`, HTTP API)."""
-    data = answer.to_dict(include_passages=False)
-    return {k: data[k] for k in ("answer", "refused", "citations", "backend", "fallback", "timings_ms", "dropped",
-                                 "gate", "lesson_id", "question")}

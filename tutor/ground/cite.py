@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from tutor.answer import Citation, Passage
 from tutor.ground.evidence import Sentence, split_sentences
 from tutor.ground.support import SupportScorer
+from tutor.text import markdown_headings, marker_numbers, strip_markers
 
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _FRAMING = re.compile(r"^Under “[^”]{1,80}”:\s*")
 _SENTENCE = re.compile(r".+?(?:[.!?](?:\s*\[\d+(?:\s*,\s*\d+)*\])*(?=\s|$)|$)", re.DOTALL)
 
@@ -40,11 +40,11 @@ def cite(
     kept: list[str] = []
     key_to_n: dict[tuple[str, int], int] = {}
     for sentence in draft_sentences(body):
-        shown = _MARKER.sub("", sentence).strip()
+        shown = strip_markers(sentence).strip()
         claim = strip_framing(shown)
         if not re.search(r"[A-Za-z]{2}", claim):
             continue
-        cited = [passages[n - 1] for n in _marker_numbers(sentence) if 0 < n <= len(passages)]
+        cited = [passages[n - 1] for n in marker_numbers(sentence) if 0 < n <= len(passages)]
         candidates = cited or passages
         quote = _best_quote(claim, candidates, scorer)
         if quote is None or (verify and (scorer is None or not scorer.supported(claim, quote_context(quote)))):
@@ -86,16 +86,12 @@ def quote_section(quote: Sentence) -> str:
     """The chunk's section, refined by the last heading inside the chunk before the quote."""
     p = quote.passage
     before = p.text[: quote.start - p.start]
-    headings = re.findall(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", before, re.MULTILINE)
+    headings = markdown_headings(before)
     if not headings:
         return p.section
-    last = headings[-1].strip()
+    last = headings[-1][1].strip()
     parts = p.section.split(" > ") if p.section else []
     return " > ".join([*parts, last]) if last not in parts else p.section
-
-
-def _marker_numbers(sentence: str) -> list[int]:
-    return [int(n) for group in _MARKER.findall(sentence) for n in re.split(r"\s*,\s*", group)]
 
 
 def _best_quote(claim: str, passages: list[Passage], scorer: SupportScorer | None) -> Sentence | None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,12 +28,12 @@ from tutor.ground.features import (
     number_missing,
     sigmoid,
     type_missing,
-    vector_cache,
 )
+from tutor.store.vectors import vector_cache
+from tutor.text import code_spans, in_spans, sentence_spans
 
 log = logging.getLogger(__name__)
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 
 
 @dataclass(frozen=True)
@@ -47,9 +45,6 @@ class Sentence:
     start: int
     end: int
     score: float = 0.0
-
-
-_FENCE = re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE)
 
 
 _CODE_LIKE = re.compile(r"\w\s*=\s*[\w\[\"'({]|\w\(|^\s*(?:import|from|def|class|return|print)\b|[{}]|^\s*\[\s*[\"'\d]")
@@ -66,31 +61,18 @@ def is_prose(text: str) -> bool:
     return len(words) >= 3 and letters >= 0.6 * len(visible) and not text.lstrip().startswith("|")
 
 
-def _code_spans(text: str) -> list[tuple[int, int]]:
-    fences = [m.start() for m in _FENCE.finditer(text)]
-    return [(fences[i], fences[i + 1]) for i in range(0, len(fences) - 1, 2)]
-
-
 def split_sentences(passage: Passage) -> list[Sentence]:
     """Prose sentences and list items of a passage; headings, code blocks, tables and data rows left out."""
     out = []
-    cursor = 0
     text = passage.text
-    code = _code_spans(text)
-    for match in [*_SENTENCE_END.finditer(text), None]:
-        stop = match.start() if match else len(text)
-        piece = text[cursor:stop]
-        lead = len(piece) - len(piece.lstrip())
-        body = piece.strip()
+    code = code_spans(text)
+    for a, b in sentence_spans(text):
+        body = text[a:b]
         marker = re.match(r"(?:[-*+]\s+|\d+[.)]\s+|>\s*)", body)
         if marker:
-            lead += marker.end()
-            body = body[marker.end():]
-        in_code = any(a <= cursor + lead <= b for a, b in code)
-        if body and not body.startswith("#") and not in_code and is_prose(body):
-            start = passage.start + cursor + lead
-            out.append(Sentence(body, passage, start, start + len(body)))
-        cursor = match.end() if match else len(text)
+            a, body = a + marker.end(), body[marker.end():]
+        if body and not body.startswith("#") and not in_spans(a, code) and is_prose(body):
+            out.append(Sentence(body, passage, passage.start + a, passage.start + a + len(body)))
     return out
 
 
@@ -133,27 +115,19 @@ class EvidenceScorer:
         if params is None:
             params = load_params(GATE_PARAMS_PATH, {"sentence_model": DEFAULT_SENTENCE_MODEL})
         self.model = LinearModel.from_dict(params.get("sentence_model", DEFAULT_SENTENCE_MODEL))
-        self._recent: OrderedDict[tuple, EvidenceAnalysis] = OrderedDict()
-        self._lock = threading.Lock()
 
     def score(self, question: str, passages: list[Passage]) -> list[Sentence]:
         """All sentences of the passages with .score set (higher = more likely to answer), best first."""
-        analysis = self.analyse(question, passages)
+        return self.rank(self.analyse(question, passages))
+
+    @staticmethod
+    def rank(analysis: EvidenceAnalysis) -> list[Sentence]:
+        """The analysed sentences with .score set, best first."""
         return [replace(analysis.sentences[i], score=sigmoid(analysis.logits[i])) for i in analysis.ranked()]
 
     def analyse(self, question: str, passages: list[Passage]) -> EvidenceAnalysis:
-        """Features for every sentence; memoized for the last few calls so the gate reuses the scorer's work."""
-        key = (question, tuple((p.chunk_id, p.start, p.end, hash(p.text), p.score) for p in passages))
-        with self._lock:
-            if key in self._recent:
-                self._recent.move_to_end(key)
-                return self._recent[key]
-        analysis = self._analyse(question, passages)
-        with self._lock:
-            self._recent[key] = analysis
-            while len(self._recent) > 16:
-                self._recent.popitem(last=False)
-        return analysis
+        """Features for every sentence of the passages (the ask flow runs this once and passes it on)."""
+        return self._analyse(question, passages)
 
     def _analyse(self, question: str, passages: list[Passage]) -> EvidenceAnalysis:
         query = QueryProfile.of(question)

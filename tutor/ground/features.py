@@ -13,17 +13,12 @@ import json
 import logging
 import math
 import re
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from tutor.retrieve.hybrid import STOPWORDS, terms
+from tutor.text import STOPWORDS, content_stems, stem, terms  # noqa: F401  (stem: used by callers)
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +54,6 @@ _QTYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("place", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?where\b|"
                          r"\b(what|which) (country|city|state|region|continent|town|place|location)\b")),
 )
-
-
-def stem(word: str) -> str:
-    """A crude prefix stem so `located`/`location` and `Norse`/`Norseman` match; recall matters more here."""
-    word = word.lower()
-    return word[:5] if len(word) > 5 else word
-
-
-def content_stems(text: str) -> list[str]:
-    """Stems of the content words of `text`, in order (duplicates kept for bigrams)."""
-    return [stem(t) for t in terms(text)]
 
 
 def numbers(text: str) -> set[str]:
@@ -266,46 +250,3 @@ def load_params(path: Path, defaults: dict[str, Any]) -> dict[str, Any]:
         log.warning("could not read %s (%s): using built-in defaults", path, exc)
         return defaults
     return {**defaults, **data}
-
-
-class VectorCache:
-    """Text → unit vector, LRU-bounded, so the scorer, gate and support scorer embed a sentence only once."""
-
-    def __init__(self, embedder: Any, capacity: int = 8192) -> None:
-        self.embedder = embedder
-        self.capacity = capacity
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for `texts` as rows; the uncached ones are embedded in one batch."""
-        with self._lock:
-            todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if todo:
-            fresh = self.embedder.embed_batch(todo)
-            with self._lock:
-                for text, vector in zip(todo, fresh, strict=True):
-                    self._vectors[text] = np.asarray(vector, dtype=np.float32)
-        with self._lock:
-            rows = []
-            for text in texts:
-                self._vectors.move_to_end(text)
-                rows.append(self._vectors[text])
-            while len(self._vectors) > max(self.capacity, len(texts)):
-                self._vectors.popitem(last=False)
-        if not rows:
-            return np.zeros((0, 1), dtype=np.float32)
-        return np.vstack(rows)
-
-
-_CACHES: weakref.WeakKeyDictionary[Any, VectorCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def vector_cache(embedder: Any) -> VectorCache:
-    """The one cache per embedder object, shared by every scorer built on it."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(embedder)
-        if cache is None:
-            cache = _CACHES[embedder] = VectorCache(embedder)
-        return cache

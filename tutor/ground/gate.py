@@ -112,14 +112,17 @@ class AnswerabilityGate:
         self.thresholds = thresholds or GateThresholds(**params.get("thresholds", {}))
 
     def judge(self, question: str, sentences: list[Sentence], passages: list[Passage]) -> GateDecision:
-        """Run the layers in order; the first that refuses decides. Analyses all sentences of `passages`
-        (or of the passages behind `sentences` when none are given)."""
+        """Analyse all sentences of `passages` (or of the passages behind `sentences` when none are given),
+        then `decide`. The ask flow analyses once and calls `decide` itself."""
+        if not passages:
+            passages = list({id(s.passage): s.passage for s in sentences}.values())
+        return self.decide(question, self.scorer.analyse(question, passages))
+
+    def decide(self, question: str, analysis: EvidenceAnalysis) -> GateDecision:
+        """Run the layers in order on a finished analysis; the first that refuses decides."""
         fragment = injection_match(question)
         if fragment:
             return GateDecision(False, 0.0, "injection", f"the question tries to change the rules: {fragment!r}")
-        if not passages:
-            passages = list({id(s.passage): s.passage for s in sentences}.values())
-        analysis = self.scorer.analyse(question, passages)
         if not analysis.sentences:
             return GateDecision(False, 0.0, "no_evidence", "no lesson passage was retrieved for this question")
         return self.judge_analysis(analysis)

@@ -28,8 +28,8 @@ from tutor.ground.features import (
     missing_rare,
     negation_mismatch,
     number_missing,
-    vector_cache,
 )
+from tutor.store.vectors import vector_cache
 
 log = logging.getLogger(__name__)
 

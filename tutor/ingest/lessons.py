@@ -15,11 +15,12 @@ from pathlib import Path
 
 import yaml
 
+from tutor.text import markdown_headings
+
 log = logging.getLogger(__name__)
 
 LESSON_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
-_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
 class LessonError(ValueError):
@@ -137,12 +138,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, dict]:
 
 def markdown_sections(text: str) -> tuple[Section, ...]:
     """Headings outside code fences, each spanning to the next heading of the same or higher level."""
-    fences = [(m.start(), m.end()) for m in re.finditer(r"^```.*?^```", text, re.MULTILINE | re.DOTALL)]
-    heads = [
-        (len(m.group(1)), _plain(m.group(2)), m.start())
-        for m in _MD_HEADING.finditer(text)
-        if not any(a <= m.start() < b for a, b in fences)
-    ]
+    heads = [(level, _plain(title), start) for level, title, start in markdown_headings(text)]
     sections = []
     stack: list[tuple[int, str]] = []
     for i, (level, title, start) in enumerate(heads):

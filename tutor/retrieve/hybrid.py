@@ -7,7 +7,6 @@ scores) needs no tuning between the two. A cross-encoder reranks the fused list 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from dataclasses import dataclass, replace
 
@@ -15,30 +14,12 @@ from rank_bm25 import BM25Okapi
 
 from tutor.answer import Passage
 from tutor.store.chroma import LessonStore
+from tutor.store.vectors import vector_cache
+from tutor.text import terms
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60
-STOPWORDS = frozenset(
-    "a an and are as at be been being but by can could did do does for from had has have how i if in into is it "
-    "its me my of on or our so than that the their them then there these they this those to was we were what "
-    "when where which who whom why will with would you your about should much many more most also just very "
-    "not no yes any some such only own same too s t".split()
-)
-
-
-def terms(text: str) -> list[str]:
-    """Lowercased content words with a light plural fold, shared by BM25 and the lexical gate."""
-    out = []
-    for word in re.findall(r"[a-z0-9]+(?:[-'][a-z0-9]+)*", text.lower()):
-        if word in STOPWORDS:
-            continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
-    return out
-
-
 @dataclass(frozen=True)
 class Scope:
     """Where to look: one lesson, one course, or (both empty) every lesson."""
@@ -71,9 +52,12 @@ class HybridRetriever:
             self._bm25.clear()
 
     def retrieve(self, question: str, scope: Scope = Scope(), k: int | None = None) -> list[Passage]:
+        """The best `k` passages in `scope`. The question is embedded through the shared vector cache, so the
+        evidence analysis that follows reuses its vector instead of embedding it again."""
         k = k or self.top_k
         depth = max(self.candidates, k)
-        dense = self.store.search(self.store.embedder.embed_query(question), depth, scope.where)
+        query_vector = vector_cache(self.store.embedder).get([question])[0].tolist()
+        dense = self.store.search(query_vector, depth, scope.where)
         lexical = self._bm25_search(question, scope, depth)
         fused = self._fuse([dense, lexical])
         if self._reranker_id and fused:

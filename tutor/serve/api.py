@@ -21,9 +21,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from tutor.answer import Answer
+from tutor.answer import Answer, answer_json
 from tutor.errors import TutorError, public_error
-from tutor.pipeline import Tutor, answer_json
+from tutor.pipeline import AskState, Tutor
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.starters import StarterQuestions
 
@@ -173,17 +173,21 @@ def create_api(
         404: {"description": "unknown lesson"},
     })
     async def ask(body: AskRequest, request: Request) -> Any:
-        if body.lesson_id:
-            await require_lesson(body.lesson_id)
         history = [turn.model_dump() for turn in body.history]
-        args = (body.question, body.lesson_id or None, history, body.course or None)
+        try:  # validates and fetches the lesson once, so an unknown lesson is a 404 before any streaming
+            state = await run_in_threadpool(
+                tutor.prepare, body.question, body.lesson_id or None, history, body.course or None
+            )
+        except Exception as exc:
+            _log_failure(exc, body.question)
+            raise HTTPException(*public_error(exc)) from exc
         if "text/event-stream" in request.headers.get("accept", ""):
             return StreamingResponse(
-                iterate_in_threadpool(_events(tutor, lock, args)), media_type="text/event-stream",
+                iterate_in_threadpool(_events(tutor, lock, state)), media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         try:
-            answer = await run_in_threadpool(_ask_locked, tutor, lock, args)
+            answer = await run_in_threadpool(_ask_locked, tutor, lock, state)
         except Exception as exc:
             _log_failure(exc, body.question)
             raise HTTPException(*public_error(exc)) from exc
@@ -199,21 +203,21 @@ def create_api(
     return api
 
 
-def _ask_locked(tutor: Tutor, lock: AbstractContextManager, args: tuple) -> Answer:
+def _ask_locked(tutor: Tutor, lock: AbstractContextManager, state: AskState) -> Answer:
     with lock:
-        return tutor.ask(*args)
+        return tutor.run(state)
 
 
-def _events(tutor: Tutor, lock: AbstractContextManager, args: tuple) -> Iterator[str]:
+def _events(tutor: Tutor, lock: AbstractContextManager, state: AskState) -> Iterator[str]:
     """The SSE body: `token` events, then `answer`; a failure mid-stream becomes an `error` event."""
     try:
-        for item in guarded(tutor.stream(*args), lock):
+        for item in guarded(tutor.stream_prepared(state), lock):
             if isinstance(item, Answer):
                 yield sse("answer", answer_json(item))
             else:
                 yield sse("token", {"text": item})
     except Exception as exc:
-        _log_failure(exc, args[0])
+        _log_failure(exc, state.question)
         status, detail = public_error(exc)
         yield sse("error", {"status": status, "detail": detail})
 

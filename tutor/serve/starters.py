@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tutor.store.chroma import LessonRecord
+from tutor.text import code_spans, in_spans, sentences
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ _PRONOUNS = re.compile(r"\b(?:you|your|yours|we|our|us|i|me|my|it|it's|its|they|
 _PREPOSITIONS = frozenset("of in for across with on to from by vs versus and or at into over under between".split())
 _DEFINITION = re.compile(r"^([A-Z][\w\-/+ ]{1,48}?) (is|are) (?:a|an|the|one of|used|when|how|what|about)\b")
 _NOT_PROSE = ("#", "-", "*", "|", ">", "!", "<", "[")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
 
 
 class _AskingTutor(Protocol):
@@ -242,15 +242,14 @@ def _wh_rewrite(heading: str, lesson_title: str) -> list[tuple[str, int]]:
 
 def first_sentence(body: str) -> str:
     """The first prose sentence of a section (skips the heading, lists, tables, code and images)."""
-    in_fence = False
-    for raw in body.splitlines():
+    code = code_spans(body)
+    offset = 0
+    for raw in body.splitlines(keepends=True):
+        start, offset = offset, offset + len(raw)
         line = raw.strip()
-        if line.startswith("```"):
-            in_fence = not in_fence
+        if in_spans(start, code) or not line or line.startswith(_NOT_PROSE) or re.match(r"\d+\.", line):
             continue
-        if in_fence or not line or line.startswith(_NOT_PROSE) or re.match(r"\d+\.", line):
-            continue
-        return _SENTENCE_END.split(line, maxsplit=1)[0]
+        return sentences(line)[0]
     return ""
 
 

@@ -1,0 +1,75 @@
+"""One ask does each piece of work once: the question is embedded once, the lesson fetched once, the
+evidence analysed once — on the library path and on the HTTP API's JSON and streamed paths."""
+
+import pytest
+
+from tutor.generate.extractive import ExtractiveBackend
+from tutor.ground.gate import AnswerabilityGate
+from tutor.ground.support import SupportScorer
+from tutor.pipeline import Tutor
+from tutor.retrieve.hybrid import HybridRetriever
+from tutor.settings import Settings
+from tutor.store.chroma import open_store
+
+LESSON = "when-to-fine-tune-vs-when-to-just-prompt-a-decision"
+
+
+class Counting:
+    """Wraps a method and counts its calls."""
+
+    def __init__(self, method) -> None:
+        self.method = method
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.method(*args, **kwargs)
+
+
+@pytest.fixture
+def counted(tmp_path, seed_corpus, fake_embedder):
+    settings = Settings.from_env(env={}, home=tmp_path / "home", corpus=(seed_corpus,))
+    store = open_store(settings, embedder=fake_embedder)
+    gate = AnswerabilityGate(fake_embedder)
+    tutor = Tutor(store, HybridRetriever(store, settings.top_k), gate.scorer, gate, ExtractiveBackend(),
+                  SupportScorer(fake_embedder), settings)
+    tutor.ingest()
+    store.lesson = Counting(store.lesson)
+    gate.scorer.analyse = Counting(gate.scorer.analyse)
+    fake_embedder.embedded.clear()
+    return tutor
+
+
+def work_done(tutor: Tutor, embedder, question: str) -> tuple[int, int, int]:
+    return embedder.embedded.count(question), tutor.store.lesson.calls, tutor.scorer.analyse.calls
+
+
+@pytest.mark.parametrize("question", ["When should I fine-tune instead of prompting?", "What is the capital of Peru?"])
+def test_ask_and_stream_do_each_piece_of_work_once(counted, fake_embedder, question):
+    answer = counted.ask(question, lesson_id=LESSON)
+    assert answer.refused or answer.citations
+    assert work_done(counted, fake_embedder, question) == (1, 1, 1)
+    streamed = f"{question} Please."
+    pieces = list(counted.stream(streamed, lesson_id=LESSON))
+    assert pieces[-1].question == streamed
+    assert work_done(counted, fake_embedder, streamed) == (1, 2, 2)
+
+
+def test_the_http_api_fetches_the_lesson_once_per_ask(counted, fake_embedder, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from tutor.serve.api import create_api
+    from tutor.serve.feedback import FeedbackStore
+
+    api = create_api(counted, FeedbackStore(tmp_path / "fb.sqlite3"), None)
+    with TestClient(api) as client:
+        question = "When should I fine-tune instead of prompting?"
+        assert client.post("/api/ask", json={"question": question, "lesson_id": LESSON}).status_code == 200
+        assert work_done(counted, fake_embedder, question) == (1, 1, 1)
+        other = "Is prompting the right first move?"
+        response = client.post("/api/ask", json={"question": other, "lesson_id": LESSON},
+                               headers={"Accept": "text/event-stream"})
+        assert response.status_code == 200 and "event: answer" in response.text
+        assert work_done(counted, fake_embedder, other) == (1, 2, 2)
+        missing = client.post("/api/ask", json={"question": question, "lesson_id": "no-such-lesson"})
+        assert missing.status_code == 404 and "no-such-lesson" in missing.json()["detail"]
