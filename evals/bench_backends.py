@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from tutor.pipeline import Tutor
-from tutor.settings import BUNDLED_CORPUS, Settings, apply_offline_env, default_gguf_model
+from tutor.settings import Settings, apply_offline_env, bundled_corpus, default_gguf_model
 
 RESULTS = Path(__file__).resolve().parent / "results" / "backends.json"
 QUESTIONS = [
@@ -60,7 +60,7 @@ def _free_port() -> int:
 def main() -> int:
     apply_offline_env()
     home = Path(tempfile.mkdtemp(prefix="tutor-bench-"))
-    settings = Settings.from_env(home=home, corpus=(BUNDLED_CORPUS / "seeds",))
+    settings = Settings.from_env(home=home, corpus=(bundled_corpus() / "seeds",))
     tutor = Tutor.from_settings(settings)
     tutor.ingest()
     results = {"extractive": measure(tutor)}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutor.settings import BUNDLED_CORPUS
+from tutor.settings import bundled_corpus
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,10 @@ class Suite:
 
 
 SUITES: dict[str, Suite] = {
-    "seed": Suite("seed", DATASET_DIR / "seed.jsonl", (BUNDLED_CORPUS,),
+    "seed": Suite("seed", DATASET_DIR / "seed.jsonl", (bundled_corpus(),),
                   description="52 hand-written questions on the 4 seed lessons (answerable, follow-up, "
                               "off-topic, near-miss, injection)"),
-    "mlfb": Suite("mlfb", DATASET_DIR / "mlfb.jsonl", (BUNDLED_CORPUS,),
+    "mlfb": Suite("mlfb", DATASET_DIR / "mlfb.jsonl", (bundled_corpus(),),
                   description="78 vetted ML-For-Beginners quiz questions, all answerable"),
     "squad2": Suite("squad2", DATASET_DIR / "squad2" / "test.jsonl", (DATASET_DIR / "squad2" / "lessons",),
                     key_fact_mode="any",

@@ -7,8 +7,6 @@ support scorer's `supported_rate`.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from tutor.generate import ChatBackend, load_backend
 from tutor.generate.templates import load_prompt
 from tutor.settings import Settings
@@ -21,7 +19,7 @@ class LLMJudge:
 
     @classmethod
     def from_settings(cls, settings: Settings, backend_name: str) -> LLMJudge:
-        backend = load_backend(replace(settings, llm=backend_name))
+        backend = load_backend(settings.with_(llm=backend_name))
         if not isinstance(backend, ChatBackend):
             raise ValueError(f"--judge needs an LLM backend (openai or llamacpp), not {backend_name!r}")
         return cls(backend)

@@ -14,7 +14,6 @@ import os
 import platform
 import sys
 import time
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ def results_dir(chosen: Path | None = None) -> Path:
 
 def eval_settings(suite: Suite, settings: Settings) -> Settings:
     """The user's settings pointed at the suite's own embedded index: an eval never touches the real one."""
-    return replace(settings, home=suite.data_dir(settings.home), corpus=suite.corpus, chroma_url="")
+    return settings.with_(home=suite.data_dir(settings.home), corpus=suite.corpus, chroma_url="")
 
 
 def open_tutor(suite: Suite, settings: Settings):

@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from tutor.settings import SETTINGS_DOC, Settings
+from tutor.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -42,15 +42,18 @@ def layout_table() -> str:
 
 
 def settings_table() -> str:
-    defaults = Settings(embed_model="(bundled all-MiniLM-L6-v2)")
+    """One row per `Settings` field: its variable, its description, its default."""
     rows = ["| variable | meaning | default |", "|---|---|---|"]
-    for doc in SETTINGS_DOC:
-        value = getattr(defaults, doc.field, "")
-        if isinstance(value, tuple):
-            value = ":".join(str(v) for v in value) or "—"
-            value = "bundled `corpus/`" if "corpus" in value else value
-        shown = f"`{value}`" if value not in ("", "—") and not str(value).startswith(("(", "bundled")) else value or "—"
-        rows.append(f"| `{doc.env}` | {doc.help} | {shown} |")
+    for name, info in Settings.model_fields.items():
+        if name == "embed_model":
+            shown = "(bundled all-MiniLM-L6-v2)"
+        elif name == "corpus":
+            shown = "bundled `corpus/`"
+        else:
+            value = info.get_default(call_default_factory=True)
+            value = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+            shown = f"`{value}`" if value else "—"
+        rows.append(f"| `{Settings.env_name(name)}` | {info.description} | {shown} |")
     return "\n".join(rows)
 
 

@@ -50,3 +50,27 @@ def test_every_declared_dependency_is_pinned_in_the_lock():
     missing = [d for d in declared if normalize(re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0]) not in pins]
     assert not missing, f"not in constraints.txt (regenerate it, see README): {missing}"
     assert pins["torch"] == ["2.13.0"] and len(pins["llama-cpp-python"]) == 1
+
+
+def test_a_wheel_carries_the_bundled_lessons_prompts_and_parameters(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(REPO)], check=True, capture_output=True, timeout=300)
+    names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
+    shipped = {n.split("/share/lesson-tutor/corpus/", 1)[1] for n in names if "/share/lesson-tutor/corpus/" in n}
+    lessons = {str(p.relative_to(REPO / "corpus")) for p in (REPO / "corpus").glob("*/*.md")}
+    assert lessons and lessons <= shipped
+    assert {"tutor/generate/prompts/answer.yaml", "tutor/ground/gate_params.json"} <= set(names)
+
+
+def test_an_installed_copy_finds_its_lessons_under_its_prefix(tmp_path, monkeypatch):
+    import sys
+
+    from tutor.settings import CORPUS_SHARE, bundled_corpus
+
+    (tmp_path / CORPUS_SHARE / "seeds").mkdir(parents=True)
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    assert bundled_corpus() == tmp_path / CORPUS_SHARE

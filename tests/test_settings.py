@@ -1,9 +1,10 @@
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 from evals.update_readme import render
-from tutor.settings import SETTINGS_DOC, Settings
+from tutor.settings import Settings, SettingsError
 
 
 def test_env_vars_and_overrides():
@@ -14,8 +15,37 @@ def test_env_vars_and_overrides():
     assert settings.llm == "llamacpp"  # a flag wins over the env var
 
 
+def test_bad_values_name_the_variable():
+    with pytest.raises(SettingsError, match="TUTOR_TOP_K.*'many'"):
+        Settings.from_env({"TUTOR_TOP_K": "many"})
+    with pytest.raises(SettingsError, match="TUTOR_LLM: .*unknown answer backend 'gpt9'"):
+        Settings.from_env({"TUTOR_LLM": "gpt9"})
+    with pytest.raises(SettingsError, match="TUTOR_LLM"):
+        Settings.from_env({}, llm="nope")
+
+
+def test_lists_split_and_blank_values_mean_default():
+    settings = Settings.from_env({"TUTOR_CORS_ORIGINS": "https://a.example, https://b.example", "TUTOR_LLM": " ",
+                                  "OPENAI_API_KEY": "sk-local"})
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.llm == "extractive" and settings.llm_api_key == "sk-local"
+
+
+def test_process_environment_is_read_when_no_mapping_is_given(monkeypatch):
+    monkeypatch.setenv("TUTOR_TOP_K", "4")
+    assert Settings.from_env().top_k == 4
+    assert Settings.from_env({}).top_k == 6  # an explicit mapping replaces the process environment
+
+
+def test_the_bundled_corpus_is_found_without_the_checkout_layout():
+    from tutor.settings import bundled_corpus
+
+    corpus = bundled_corpus()
+    assert (corpus / "seeds").is_dir() and Settings.from_env({}).corpus == (corpus,)
+
+
 def test_every_setting_is_documented_and_readme_is_current():
-    assert {d.field for d in SETTINGS_DOC} <= set(Settings.__dataclass_fields__)
+    assert all(info.description for info in Settings.model_fields.values())
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert render(readme).split("<!-- settings:end -->")[0] == readme.split("<!-- settings:end -->")[0], (
         "README settings table is stale: run `python -m evals.update_readme`"

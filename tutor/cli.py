@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tutor.errors import InvalidRequestError, TutorError, UnknownLessonError
+from tutor.generate.registry import BACKENDS, CHAT_BACKENDS
 from tutor.settings import Settings, apply_offline_env
 
 
@@ -39,14 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--lesson", help="lesson id to answer from")
     p.add_argument("--course", help="course to answer from")
-    p.add_argument("--llm", choices=["extractive", "openai", "llamacpp"], help="answer backend (TUTOR_LLM)")
+    p.add_argument("--llm", choices=list(BACKENDS), help="answer backend (TUTOR_LLM)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("serve", help="start the web UI and HTTP API")
     _common(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--llm", choices=["extractive", "openai", "llamacpp"])
+    p.add_argument("--llm", choices=list(BACKENDS))
 
     p = sub.add_parser("eval", help="run grounding evals")
     _common(p)
@@ -54,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, help="your own JSONL dataset")
     p.add_argument("--corpus", action="append", type=Path, help="lesson folder for --dataset")
     p.add_argument("--baseline", choices=["naive"], help="also run a baseline on the same questions")
-    p.add_argument("--llm", choices=["extractive", "openai", "llamacpp"])
-    p.add_argument("--judge", choices=["openai", "llamacpp"], help="also judge claim support with this LLM backend")
+    p.add_argument("--llm", choices=list(BACKENDS))
+    p.add_argument("--judge", choices=list(CHAT_BACKENDS), help="also judge claim support with this LLM backend")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--report", type=Path, help="write report.html, report.md, records.jsonl here")
     p.add_argument("--results", type=Path, help="save complete suite runs here as <suite>.json "

@@ -72,7 +72,7 @@ class Tutor:
         gate: AnswerabilityGate,
         backend: AnswerBackend,
         support: SupportScorer,
-        settings: Settings = Settings(),
+        settings: Settings | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -80,7 +80,7 @@ class Tutor:
         self.gate = gate
         self.backend = backend
         self.support = support
-        self.settings = settings
+        self.settings = settings or Settings.from_env()
         # One set of step functions behind every path: `understand` decides whether and from what to answer,
         # `respond` writes and verifies the answer; `runnable` is both (ask), the stream runs them apart.
         self.understand: Runnable = (

@@ -1,15 +1,26 @@
-"""One typed settings object, read from the environment (and CLI flags) when asked, never at import time."""
+"""One typed settings object, read from `TUTOR_*` env vars (and CLI flags) when asked, never at import time.
+
+The README's settings table is generated from the field descriptions here, and a bad value is reported
+with the name of the variable that holds it.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Annotated, Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_CORPUS = REPO_ROOT / "corpus"
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from tutor.errors import BackendMisconfiguredError
+from tutor.generate.registry import BACKENDS
+
+ENV_PREFIX = "TUTOR_"
+CORPUS_SHARE = Path("share") / "lesson-tutor" / "corpus"  # where a wheel install puts the bundled lessons
 
 # Env vars the app sets for itself so nothing reaches out to a hub or an analytics service.
 OFFLINE_ENV = {
@@ -28,6 +39,15 @@ def apply_offline_env() -> None:
     """Keep the process offline: called by entry points (CLI, server), not on import."""
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
+
+
+def bundled_corpus() -> Path:
+    """The lessons shipped with the package: installed under `<prefix>/share/lesson-tutor/corpus` by a
+    wheel, or the checkout's `corpus/` for an editable install."""
+    for candidate in (Path(sys.prefix) / CORPUS_SHARE, Path(__file__).resolve().parents[1] / "corpus"):
+        if candidate.is_dir():
+            return candidate
+    return Path(sys.prefix) / CORPUS_SHARE
 
 
 def default_embed_model() -> str:
@@ -49,84 +69,122 @@ def default_gguf_model() -> str:
     return str(ggufs[0]) if ggufs else ""
 
 
-@dataclass(frozen=True)
-class Setting:
-    """Documentation for one env var; the README's settings table is generated from these."""
-
-    env: str
-    field: str
-    help: str
+class SettingsError(BackendMisconfiguredError, ValueError):
+    """A setting has a value the tutor cannot use; the message names the variable."""
 
 
-SETTINGS_DOC: tuple[Setting, ...] = (
-    Setting("TUTOR_HOME", "home", "Data dir: Chroma index, feedback database."),
-    Setting("TUTOR_CORPUS", "corpus", "Lesson folders to index, `:`-separated."),
-    Setting("TUTOR_CHROMA_URL", "chroma_url", "`http://host:port` of a `chroma run` server; empty = embedded."),
-    Setting("TUTOR_EMBED_MODEL", "embed_model", "Sentence-transformers model: path or hub id."),
-    Setting("TUTOR_EMBED_BATCH", "embed_batch", "Embedding batch size."),
-    Setting("TUTOR_CHUNK_TOKENS", "chunk_tokens", "Chunk budget in model word pieces (below the model's "
-            "limit)."),
-    Setting("TUTOR_LLM", "llm", "Answer backend: `extractive` (default, no LLM), `openai`, `llamacpp`."),
-    Setting("TUTOR_LLM_BASE_URL", "llm_base_url", "OpenAI-compatible endpoint for `openai`, e.g. "
-            "`http://127.0.0.1:8000/v1`."),
-    Setting("TUTOR_LLM_MODEL", "llm_model", "Model name (`openai`) or GGUF path (`llamacpp`; default: the "
-            "bundled SmolLM2-135M-Instruct)."),
-    Setting("OPENAI_API_KEY", "llm_api_key", "Key for the `openai` backend (any string for local servers)."),
-    Setting("TUTOR_RERANKER", "reranker", "Cross-encoder path or id for reranking; empty = off."),
-    Setting("TUTOR_TOP_K", "top_k", "Passages retrieved per question."),
-    Setting("TUTOR_CORS_ORIGINS", "cors_origins", "Origins allowed to call the HTTP API from a browser, "
-            "`,`-separated (e.g. `https://school.example`; `*` = any). Default empty = same-origin only."),
-)
+class Settings(BaseSettings):
+    """Everything configurable about the tutor. Build with `Settings.from_env()`; flags override env vars."""
 
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable about the tutor. Build with `Settings.from_env()`; override per call."""
+    home: Path = Field(Path(".tutor"), description="Data dir: Chroma index, feedback database.")
+    corpus: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default_factory=lambda: (bundled_corpus(),), description="Lesson folders to index, `:`-separated."
+    )
+    chroma_url: str = Field("", description="`http://host:port` of a `chroma run` server; empty = embedded.")
+    embed_model: str = Field(default_factory=default_embed_model,
+                             description="Sentence-transformers model: path or hub id.")
+    embed_batch: int = Field(32, ge=1, description="Embedding batch size.")
+    chunk_tokens: int = Field(200, ge=16, description="Chunk budget in model word pieces (below the model's limit).")
+    llm: str = Field("extractive", description="Answer backend: " + ", ".join(
+        f"`{name}`" for name in BACKENDS) + " (`extractive`: no LLM).")
+    llm_base_url: str = Field("http://127.0.0.1:8000/v1",
+                              description="OpenAI-compatible endpoint for `openai`, e.g. `http://127.0.0.1:8000/v1`.")
+    llm_model: str = Field("", description="Model name (`openai`) or GGUF path (`llamacpp`; default: the bundled "
+                                           "SmolLM2-135M-Instruct).")
+    llm_api_key: str = Field("", validation_alias=AliasChoices("llm_api_key", "OPENAI_API_KEY"),
+                             description="Key for the `openai` backend (any string for local servers).")
+    reranker: str = Field("", description="Cross-encoder path or id for reranking; empty = off.")
+    top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Origins allowed to call the HTTP API from a browser, `,`-separated (e.g. "
+                        "`https://school.example`; `*` = any). Default empty = same-origin only.")
 
-    home: Path = Path(".tutor")
-    corpus: tuple[Path, ...] = (BUNDLED_CORPUS,)
-    chroma_url: str = ""
-    embed_model: str = field(default_factory=default_embed_model)
-    embed_batch: int = 32
-    chunk_tokens: int = 200
-    llm: str = "extractive"
-    llm_base_url: str = "http://127.0.0.1:8000/v1"
-    llm_model: str = ""
-    llm_api_key: str = ""
-    reranker: str = ""
-    top_k: int = 6
-    cors_origins: tuple[str, ...] = ()
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(Path(p) for p in value.split(os.pathsep) if p.strip())
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("llm")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in BACKENDS:
+            raise ValueError(f"unknown answer backend {value!r}: use {', '.join(BACKENDS)}")
+        return name
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Read `TUTOR_*` env vars; keyword overrides (e.g. from CLI flags) win when not None."""
-        env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        types = {f.name: f.type for f in fields(cls)}
-        for doc in SETTINGS_DOC:
-            raw = env.get(doc.env, "").strip()
-            if raw:
-                values[doc.field] = _parse(types[doc.field], raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if "corpus" in values and not isinstance(values["corpus"], tuple):
-            values["corpus"] = tuple(Path(p) for p in values["corpus"])  # type: ignore[union-attr]
-        if "home" in values:
-            values["home"] = Path(values["home"])  # type: ignore[arg-type]
-        return replace(cls(), **values)
+        """Read `TUTOR_*` env vars (from `env` when given, else the process); overrides that are not None win."""
+        values = {k: v for k, v in overrides.items() if v is not None}
+        _ENV.mapping = None if env is None else dict(env)
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from None
+        finally:
+            _ENV.mapping = None
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets `field`."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[-1])
+        return ENV_PREFIX + field.upper()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _MappingEnvSource(settings_cls)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (already-typed values)."""
+        return self.model_copy(update=changes)
 
     @property
     def gguf_model(self) -> str:
         return self.llm_model or default_gguf_model()
 
 
-def _parse(kind: object, raw: str) -> object:
-    kind = str(kind)
-    if kind == "tuple[str, ...]":
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
-    if kind == "int":
-        return int(raw)
-    if kind.startswith("tuple"):
-        return tuple(Path(p) for p in raw.split(os.pathsep) if p)
-    if kind == "Path":
-        return Path(raw)
-    return raw
+class _EnvChoice:
+    """The env mapping `from_env` was given for the current call (None: the process environment)."""
+
+    mapping: dict[str, str] | None = None
+
+
+_ENV = _EnvChoice()
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' env source, reading `from_env`'s mapping when one was passed (tests, embedding)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        if _ENV.mapping is None:
+            return super()._load_env_vars()
+        return {k.lower(): v for k, v in _ENV.mapping.items() if v is not None and v.strip()}
+
+
+def _explain(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = Settings.env_name(field) if field in Settings.model_fields else field
+        shown = f" (got {error['input']!r})" if isinstance(error.get("input"), str | int) else ""
+        parts.append(f"{name}: {error['msg']}{shown}")
+    return "; ".join(parts)

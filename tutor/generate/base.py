@@ -7,12 +7,14 @@ for that, so a new backend is only its `_chat` method.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Protocol
 
 from tutor.answer import Passage
 from tutor.errors import BackendMisconfiguredError
+from tutor.generate.registry import BACKENDS
 from tutor.generate.templates import load_prompt
 from tutor.ground.evidence import Sentence
 from tutor.settings import Settings
@@ -75,17 +77,9 @@ def answer_messages(question: str, passages: list[Passage]) -> list[dict[str, st
 
 
 def load_backend(settings: Settings) -> AnswerBackend:
-    name = settings.llm.strip().lower()
-    if name == "extractive":
-        from tutor.generate.extractive import ExtractiveBackend
-
-        return ExtractiveBackend()
-    if name == "openai":
-        from tutor.generate.openai import OpenAIBackend
-
-        return OpenAIBackend(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
-    if name == "llamacpp":
-        from tutor.generate.llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(settings.gguf_model)
-    raise BackendMisconfiguredError(f"unknown answer backend {settings.llm!r}: use extractive, openai or llamacpp")
+    """The backend `settings.llm` names (see `tutor.generate.registry`), built from the settings."""
+    entry = BACKENDS.get(settings.llm.strip().lower())
+    if entry is None:
+        raise BackendMisconfiguredError(f"unknown answer backend {settings.llm!r}: use {', '.join(BACKENDS)}")
+    module, _, cls = entry.target.partition(":")
+    return getattr(importlib.import_module(module), cls).from_settings(settings)

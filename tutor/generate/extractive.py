@@ -25,6 +25,10 @@ class ExtractiveBackend:
     max_sentences = 3
     keep_ratio = 0.8  # a further sentence must score at least this share of the best one
 
+    @classmethod
+    def from_settings(cls, settings: object) -> ExtractiveBackend:
+        return cls()
+
     def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
         chosen = self.select(sentences)
         if not chosen:

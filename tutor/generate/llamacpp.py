@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from tutor.errors import BackendMisconfiguredError, BackendUnavailableError
 from tutor.generate.base import ChatBackend
 from tutor.generate.worker import ChildWorker
+from tutor.settings import Settings
 
 
 class LlamaCppBackend(ChatBackend):
@@ -35,6 +36,10 @@ class LlamaCppBackend(ChatBackend):
             self.worker.start()
         except BackendUnavailableError as exc:
             raise BackendUnavailableError(f"llama.cpp could not load {model_path}: {exc}") from exc
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LlamaCppBackend:
+        return cls(settings.gguf_model)
 
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         yield from self.worker.stream({"messages": messages, "max_tokens": max_tokens})

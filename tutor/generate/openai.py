@@ -9,6 +9,7 @@ import httpx
 
 from tutor.errors import BackendUnavailableError
 from tutor.generate.base import ChatBackend
+from tutor.settings import Settings
 
 
 class OpenAIBackend(ChatBackend):
@@ -19,6 +20,10 @@ class OpenAIBackend(ChatBackend):
         self.model = model or "default"
         self.headers = {"Authorization": f"Bearer {api_key or 'none'}"}
         self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIBackend:
+        return cls(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
 
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         """Stream the reply; a server that is down, errs or sends malformed data is unavailable, not a bad ask."""
