@@ -36,7 +36,7 @@ class HashingEmbedder(Embedder):
     def count_tokens(self, text: str) -> int:
         return len(re.findall(r"\w+|[^\w\s]", text)) + 2
 
-    def _encode(self, texts: list[str], progress: bool) -> list[list[float]]:
+    def _encode(self, texts: list[str], batch_size: int, progress: bool) -> list[list[float]]:
         self.calls += 1
         self.embedded.extend(texts)
         out = []

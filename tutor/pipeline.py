@@ -17,8 +17,9 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from tutor.answer import Answer, Passage
 from tutor.errors import BackendUnavailableError, InvalidRequestError, UnknownLessonError
 from tutor.generate import AnswerBackend, load_backend
+from tutor.generate.draft import Draft, draft_sentences, parse_draft
 from tutor.generate.templates import load_prompt
-from tutor.ground.cite import cite, draft_sentences, strip_markers
+from tutor.ground.cite import cite
 from tutor.ground.evidence import EvidenceAnalysis, EvidenceScorer, Sentence
 from tutor.ground.gate import AnswerabilityGate, GateDecision
 from tutor.ground.support import SupportScorer
@@ -26,6 +27,7 @@ from tutor.ingest.index import IngestReport, ingest
 from tutor.retrieve.hybrid import HybridRetriever, Scope
 from tutor.settings import Settings
 from tutor.store.chroma import LessonRecord, LessonStore, open_store
+from tutor.text import strip_markers
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class AskState:
     sentences: list[Sentence] = field(default_factory=list)
     decision: GateDecision | None = None
     streamed_draft: str | None = None
-    draft: str = ""
+    draft: Draft = field(default_factory=Draft)
     fallback_reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
@@ -206,10 +208,10 @@ class Tutor:
         t = time.perf_counter()
         if state.decision.answerable and not state.fallback_reason:
             if state.streamed_draft is not None:
-                state.draft = state.streamed_draft
+                state.draft = parse_draft(state.streamed_draft)
             else:
                 try:
-                    state.draft = "".join(self.backend.generate(state.standalone, state.passages, state.sentences))
+                    state.draft = self.backend.draft(state.standalone, state.passages, state.sentences)
                 except BackendUnavailableError as exc:
                     self._note_fallback(state, exc)
         state.timings["answer"] = _ms(t)
@@ -218,17 +220,15 @@ class Tutor:
     def _verify_and_cite(self, state: AskState) -> AskState:
         t = time.perf_counter()
         passages, decision = state.passages, state.decision
-        lead = "" if self.backend.uses_llm else load_prompt("refusal")["answer_lead"]
-        cited = cite(state.draft, passages, self.support, verify=self.backend.uses_llm, lead=lead)
+        cited = cite(state.draft, passages, self.support, verify=self.backend.uses_llm)
         fallback = False
         if decision.answerable and not cited.citations and self.backend.uses_llm:
             # The LLM failed, or nothing it said survived verification: fall back to quoting the lesson.
             from tutor.generate.extractive import ExtractiveBackend
 
-            quoted = "".join(ExtractiveBackend().generate(state.standalone, passages, state.sentences))
-            lead = load_prompt("refusal")["answer_lead"]
+            quoted = ExtractiveBackend().draft(state.standalone, passages, state.sentences)
             dropped = cited.dropped
-            cited = cite(quoted, passages, self.support, verify=False, lead=lead)
+            cited = cite(quoted, passages, self.support, verify=False)
             cited.dropped = dropped
             fallback = True
             state.fallback_reason = state.fallback_reason or "nothing the model said was supported by the lesson"
@@ -281,7 +281,7 @@ class Tutor:
         """The backend failed mid-ask: this answer quotes the lesson instead, and the reason is logged."""
         log.warning("answer backend %s failed, answering extractively: %s", self.backend.name, exc)
         state.fallback_reason = str(exc)
-        state.draft = ""
+        state.draft = Draft()
 
     def _refusal(self, state: AskState, decision: GateDecision) -> str:
         templates = load_prompt("refusal")

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from tutor.answer import Passage
 from tutor.errors import BackendMisconfiguredError
+from tutor.generate.draft import Draft, parse_draft
 from tutor.generate.registry import BACKENDS
 from tutor.generate.templates import load_prompt
 from tutor.ground.evidence import Sentence
@@ -28,6 +29,10 @@ class AnswerBackend(Protocol):
 
     def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
         """Answer text in pieces, with `[n]` markers for passage n (1-based)."""
+        ...
+
+    def draft(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Draft:
+        """The whole answer as claims with the passages they cite (what verification reads)."""
         ...
 
     def condense(self, question: str, history: list[dict[str, str]]) -> str:
@@ -48,6 +53,9 @@ class ChatBackend(ABC):
 
     def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
         yield from self._chat(answer_messages(question, passages), self.max_tokens)
+
+    def draft(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Draft:
+        return parse_draft("".join(self.generate(question, passages, sentences)))
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         """The whole reply at once (condensing, judging)."""

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 from tutor.answer import Passage
+from tutor.generate.draft import Claim, Draft
 from tutor.generate.templates import load_prompt
 from tutor.ground.evidence import Sentence
 
@@ -29,17 +30,24 @@ class ExtractiveBackend:
     def from_settings(cls, settings: object) -> ExtractiveBackend:
         return cls()
 
-    def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
+    def draft(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Draft:
+        """The chosen sentences as claims that carry their own quotes, in lesson order."""
         chosen = self.select(sentences)
         if not chosen:
-            return
+            return Draft()
         number = {p.chunk_id: i for i, p in enumerate(passages, 1)}
-        yield load_prompt("refusal")["answer_lead"]
-        for k, sentence in enumerate(sorted(chosen, key=lambda s: (s.passage.lesson_id, s.start))):
+        claims = []
+        for sentence in sorted(chosen, key=lambda s: (s.passage.lesson_id, s.start)):
             text = sentence.text.rstrip()
             if not re.search(r"[.!?]$", text):
                 text += "."
-            yield ("" if k == 0 else " ") + f"{list_context(sentence)}{text} [{number[sentence.passage.chunk_id]}]"
+            claims.append(Claim(f"{list_context(sentence)}{text}", (number[sentence.passage.chunk_id],), sentence))
+        return Draft(claims, load_prompt("refusal")["answer_lead"])
+
+    def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
+        draft = self.draft(question, passages, sentences)
+        if draft.claims:
+            yield draft.text
 
     def select(self, sentences: list[Sentence]) -> list[Sentence]:
         """The best sentence, plus up to two more nearly as good (best first in `sentences`)."""

@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass, field
 
 from tutor.answer import Citation, Passage
+from tutor.generate.draft import Draft, draft_sentences, parse_draft  # noqa: F401  (draft_sentences: re-exported)
 from tutor.ground.evidence import Sentence, split_sentences
 from tutor.ground.support import SupportScorer
-from tutor.text import markdown_headings, marker_numbers, strip_markers
+from tutor.text import markdown_headings
 
 _FRAMING = re.compile(r"^Under “[^”]{1,80}”:\s*")
-_SENTENCE = re.compile(r".+?(?:[.!?](?:\s*\[\d+(?:\s*,\s*\d+)*\])*(?=\s|$)|$)", re.DOTALL)
 
 
 @dataclass
@@ -26,25 +26,27 @@ class CitedAnswer:
     dropped: list[str] = field(default_factory=list)
 
 
-def draft_sentences(draft: str) -> list[str]:
-    """Answer sentences, each keeping the markers that follow it."""
-    return [s.strip() for s in _SENTENCE.findall(draft.strip()) if s.strip()]
-
-
 def cite(
-    draft: str, passages: list[Passage], scorer: SupportScorer | None, verify: bool, lead: str = ""
+    draft: Draft | str, passages: list[Passage], scorer: SupportScorer | None, verify: bool, lead: str = ""
 ) -> CitedAnswer:
-    """Check each sentence (when `verify`), pick its verbatim quote, renumber the markers."""
-    body = draft[len(lead):] if lead and draft.startswith(lead) else draft
+    """Check each claim (when `verify`), pick its verbatim quote, renumber the markers.
+
+    A claim that carries its quote (the extractive backend's) is cited as is when not verifying; any other
+    claim is matched to the passage sentence it rests on."""
+    if isinstance(draft, str):
+        draft = parse_draft(draft, lead)
     result = CitedAnswer("")
     kept: list[str] = []
     key_to_n: dict[tuple[str, int], int] = {}
-    for sentence in draft_sentences(body):
-        shown = strip_markers(sentence).strip()
+    for item in draft.claims:
+        shown = item.text
         claim = strip_framing(shown)
         if not re.search(r"[A-Za-z]{2}", claim):
             continue
-        cited = [passages[n - 1] for n in marker_numbers(sentence) if 0 < n <= len(passages)]
+        if item.quote is not None and not verify:
+            kept.append(_attach(shown, item.quote, key_to_n, result))
+            continue
+        cited = [passages[n - 1] for n in item.passages if 0 < n <= len(passages)]
         candidates = cited or passages
         quote = _best_quote(claim, candidates, scorer)
         if quote is None or (verify and (scorer is None or not scorer.supported(claim, quote_context(quote)))):
@@ -56,7 +58,7 @@ def cite(
             result.dropped.append(shown)
             continue
         kept.append(_attach(shown, quote, key_to_n, result))
-    result.text = (lead + " ".join(kept)) if kept else ""
+    result.text = (draft.lead + " ".join(kept)) if kept else ""
     return result
 
 

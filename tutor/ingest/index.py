@@ -16,7 +16,6 @@ from pathlib import Path
 from tutor.ingest.chunking import Chunk, chunk_lesson
 from tutor.ingest.lessons import Lesson, LessonError, find_lesson_files, load_lesson
 from tutor.store.chroma import LessonStore
-from tutor.store.embedder import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +111,13 @@ def _load_all(roots: list[Path], report: IngestReport) -> tuple[dict[str, Lesson
             seen_ids[lesson.id] = key
             lessons[key] = lesson
     return lessons, bad
+
+
+def progress_bar(total: int):
+    """A progress bar on stderr for long runs only."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="embedding", unit="chunk", disable=total < 64)
 
 
 def _embed_and_store(store: LessonStore, pending: list, report: IngestReport, batch_size: int) -> None:

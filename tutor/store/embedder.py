@@ -22,8 +22,8 @@ class Embedder(Embeddings, ABC):
     max_tokens: int
 
     @abstractmethod
-    def _encode(self, texts: list[str], progress: bool) -> list[list[float]]:
-        """Unit-length vectors for texts that already fit `max_tokens`."""
+    def _encode(self, texts: list[str], batch_size: int, progress: bool) -> list[list[float]]:
+        """Unit-length vectors, in input order, for texts that already fit `max_tokens`."""
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -36,40 +36,15 @@ class Embedder(Embeddings, ABC):
         return f"{name[:40]}-{self.dimension}d"
 
     def embed_batch(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> list[list[float]]:
-        """Embed in length-sorted batches (less padding, faster) and return vectors in input order."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors: list[list[float]] = [[] for _ in texts]
-        sorted_texts = [texts[i] for i in order]
-        encoded = self._encode_in_batches(sorted_texts, batch_size, progress)
-        for i, vector in zip(order, encoded):
-            vectors[i] = vector
-        return vectors
-
-    def _encode_in_batches(self, texts: list[str], batch_size: int, progress: bool) -> list[list[float]]:
-        out: list[list[float]] = []
-        bar = progress_bar(len(texts)) if progress else None
-        for i in range(0, len(texts), batch_size):
-            batch = texts[i:i + batch_size]
-            out.extend(self._encode(batch, False))
-            if bar is not None:
-                bar.update(len(batch))
-        if bar is not None:
-            bar.close()
-        return out
+        """Vectors in input order; the backend batches (sentence-transformers sorts by length itself)."""
+        return self._encode(list(texts), batch_size, progress) if texts else []
 
     # LangChain's Embeddings interface, so the same model serves a langchain-chroma vector store.
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_batch(list(texts))
 
     def embed_query(self, text: str) -> list[float]:
-        return self._encode([text], False)[0]
-
-
-def progress_bar(total: int):
-    """A progress bar on stderr for long runs only."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="embedding", unit="chunk", disable=total < 64)
+        return self._encode([text], 1, False)[0]
 
 
 def load_embedder(model: str, device: str = "cpu") -> Embedder:

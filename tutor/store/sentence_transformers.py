@@ -26,8 +26,9 @@ class SentenceTransformerEmbedder(Embedder):
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
-    def _encode(self, texts: list[str], progress: bool) -> list[list[float]]:
+    def _encode(self, texts: list[str], batch_size: int, progress: bool) -> list[list[float]]:
         vectors = self._model.encode(
-            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=progress and len(texts) >= 64,
         )
         return vectors.tolist()
