@@ -49,8 +49,11 @@ class NaiveRAG:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.lead = load_prompt("refusal")["answer_lead"]
         self.store = Chroma(
-            collection_name=COLLECTION, embedding_function=tutor.store.embedder, persist_directory=str(self.dir),
-            collection_metadata={"hnsw:space": "cosine"}, client_settings=ChromaSettings(anonymized_telemetry=False),
+            collection_name=COLLECTION,
+            embedding_function=tutor.store.embedder,
+            persist_directory=str(self.dir),
+            collection_metadata={"hnsw:space": "cosine"},
+            client_settings=ChromaSettings(anonymized_telemetry=False),
         )
         self._chunks: dict[str, str] = {}
 
@@ -59,16 +62,20 @@ class NaiveRAG:
         """Index the tutor's lessons (their indexed text) unless the same lessons are already in; returns chunks."""
         records = self.tutor.lessons()
         manifest = self.dir / "manifest.json"
-        fingerprint = hashlib.sha256(json.dumps(
-            [[r.id, r.index_hash] for r in records] + [CHUNK_SIZE, CHUNK_OVERLAP, self.tutor.store.embedder.model_id]
-        ).encode()).hexdigest()
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [[r.id, r.index_hash] for r in records]
+                + [CHUNK_SIZE, CHUNK_OVERLAP, self.tutor.store.embedder.model_id]
+            ).encode()
+        ).hexdigest()
         if manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") == fingerprint:
             self._load_chunks()
             log.info("naive baseline: %d chunks already indexed", len(self._chunks))
             return len(self._chunks)
         self.store.reset_collection()
-        splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP,
-                                                  add_start_index=True)
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP, add_start_index=True
+        )
         texts, metadatas, ids = [], [], []
         for record in records:
             lesson = self.tutor.lesson(record.id)
@@ -76,11 +83,17 @@ class NaiveRAG:
                 continue
             for i, doc in enumerate(splitter.create_documents([lesson.text])):
                 texts.append(doc.page_content)
-                metadatas.append({"lesson_id": record.id, "title": record.title, "course": record.course,
-                                  "start": int(doc.metadata["start_index"])})
+                metadatas.append(
+                    {
+                        "lesson_id": record.id,
+                        "title": record.title,
+                        "course": record.course,
+                        "start": int(doc.metadata["start_index"]),
+                    }
+                )
                 ids.append(f"naive:{record.id}#{i}")
         for i in range(0, len(texts), _ADD_BATCH):
-            self.store.add_texts(texts[i:i + _ADD_BATCH], metadatas[i:i + _ADD_BATCH], ids=ids[i:i + _ADD_BATCH])
+            self.store.add_texts(texts[i : i + _ADD_BATCH], metadatas[i : i + _ADD_BATCH], ids=ids[i : i + _ADD_BATCH])
         manifest.write_text(json.dumps({"fingerprint": fingerprint, "chunks": len(texts)}))
         self._chunks = dict(zip(ids, texts))
         log.info("naive baseline: indexed %d chunks from %d lessons", len(texts), len(records))
@@ -99,11 +112,19 @@ class NaiveRAG:
         for doc, distance in hits:
             meta = doc.metadata
             start = int(meta["start"])
-            out.append(Passage(
-                chunk_id=doc.id or "", lesson_id=meta["lesson_id"], title=meta["title"], course=meta["course"],
-                section="", text=doc.page_content, start=start, end=start + len(doc.page_content),
-                score=1.0 - float(distance),
-            ))
+            out.append(
+                Passage(
+                    chunk_id=doc.id or "",
+                    lesson_id=meta["lesson_id"],
+                    title=meta["title"],
+                    course=meta["course"],
+                    section="",
+                    text=doc.page_content,
+                    start=start,
+                    end=start + len(doc.page_content),
+                    score=1.0 - float(distance),
+                )
+            )
         return out
 
     def rank(self, question: str, k: int) -> list[Passage]:
@@ -125,9 +146,15 @@ class NaiveRAG:
         text, citations = self._cite(draft, passages)
         refused = not text
         return Answer(
-            answer=text or NO_CONTEXT, refused=refused, citations=citations, backend=f"naive+{backend.name}",
-            timings_ms={"retrieve": t_retrieve, "answer": t_answer, "total": _ms(t0)}, question=row.question,
-            standalone_question=question, lesson_id=row.lesson_id, passages=passages,
+            answer=text or NO_CONTEXT,
+            refused=refused,
+            citations=citations,
+            backend=f"naive+{backend.name}",
+            timings_ms={"retrieve": t_retrieve, "answer": t_answer, "total": _ms(t0)},
+            question=row.question,
+            standalone_question=question,
+            lesson_id=row.lesson_id,
+            passages=passages,
         )
 
     def _cite(self, draft: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
@@ -140,10 +167,18 @@ class NaiveRAG:
             marks = []
             for passage in targets:
                 quote, start = _verbatim(claim, passage)
-                citations.append(Citation(
-                    n=len(citations) + 1, lesson_id=passage.lesson_id, chunk_id=passage.chunk_id, section="",
-                    quote=quote, start=start, end=start + len(quote), title=passage.title,
-                ))
+                citations.append(
+                    Citation(
+                        n=len(citations) + 1,
+                        lesson_id=passage.lesson_id,
+                        chunk_id=passage.chunk_id,
+                        section="",
+                        quote=quote,
+                        start=start,
+                        end=start + len(quote),
+                        title=passage.title,
+                    )
+                )
                 marks.append(f"[{len(citations)}]")
             pieces.append(f"{claim} {' '.join(marks)}".strip())
         return ((self.lead + " ".join(pieces)) if pieces else ""), citations

@@ -46,9 +46,13 @@ def measure(tutor: Tutor, rounds: int = 2) -> dict:
             totals.append((time.perf_counter() - start) * 1000)
             first_piece.append((first or 0.0) * 1000)
             answered += not answer.refused
-    return {"median_ms": round(statistics.median(totals), 1), "first_piece_median_ms":
-            round(statistics.median(first_piece), 1), "answered": answered, "asked": len(totals),
-            "backend_used": answer.backend}
+    return {
+        "median_ms": round(statistics.median(totals), 1),
+        "first_piece_median_ms": round(statistics.median(first_piece), 1),
+        "answered": answered,
+        "asked": len(totals),
+        "backend_used": answer.backend,
+    }
 
 
 def _free_port() -> int:
@@ -74,9 +78,23 @@ def main() -> int:
 
         results["llamacpp"] = measure(swap(LlamaCppBackend(gguf)))
         port = _free_port()
-        server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
-                                   "--port", str(port), "--n_ctx", "4096"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                gguf,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "4096",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             url = f"http://127.0.0.1:{port}/v1"
             for _ in range(240):

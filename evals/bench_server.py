@@ -61,7 +61,11 @@ class ServerProcess:
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -125,9 +129,14 @@ def timed_sse(client: httpx.Client, question: str, lesson_id: str | None) -> dic
     end = time.perf_counter()
     if answer is None:
         raise RuntimeError(f"no answer event for {question!r}")
-    return {"question": question, "lesson_id": lesson_id, "refused": answer["refused"],
-            "first_token_ms": round(((first or end) - start) * 1000, 1), "answer_ms": round((end - start) * 1000, 1),
-            "pipeline_total_ms": answer.get("timings_ms", {}).get("total")}
+    return {
+        "question": question,
+        "lesson_id": lesson_id,
+        "refused": answer["refused"],
+        "first_token_ms": round(((first or end) - start) * 1000, 1),
+        "answer_ms": round((end - start) * 1000, 1),
+        "pipeline_total_ms": answer.get("timings_ms", {}).get("total"),
+    }
 
 
 def timed_json(client: httpx.Client, question: str, lesson_id: str | None) -> float:
@@ -139,8 +148,12 @@ def timed_json(client: httpx.Client, question: str, lesson_id: str | None) -> fl
 
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"median": round(statistics.median(ordered), 1), "min": ordered[0], "max": ordered[-1],
-            "p90": ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]}
+    return {
+        "median": round(statistics.median(ordered), 1),
+        "min": ordered[0],
+        "max": ordered[-1],
+        "p90": ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))],
+    }
 
 
 def run(corpus: list[Path], n_questions: int, home: Path) -> dict[str, Any]:

@@ -28,8 +28,9 @@ def format_table(result: dict[str, Any]) -> str:
         if name == "hybrid":
             continue
         pct = BY_NAME["ndcg_at_10"]
-        lines.append(f"  {name}: nDCG@10 {fmt(pct, variant.get('ndcg@10'))}, "
-                     f"Recall@100 {fmt(pct, variant.get('recall@100'))}")
+        lines.append(
+            f"  {name}: nDCG@10 {fmt(pct, variant.get('ndcg@10'))}, Recall@100 {fmt(pct, variant.get('recall@100'))}"
+        )
     categories = result.get("categories") or {}
     if categories:
         lines += ["", "by category (refused / key-fact recall):"]

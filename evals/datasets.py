@@ -44,10 +44,18 @@ class EvalRow:
     line: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "question": self.question, "answerable": self.answerable,
-                "lesson_id": self.lesson_id, "reference": self.reference, "key_facts": list(self.key_facts),
-                "gold_lessons": list(self.gold_lessons), "gold_chunks": list(self.gold_chunks),
-                "history": list(self.history), "category": self.category}
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answerable": self.answerable,
+            "lesson_id": self.lesson_id,
+            "reference": self.reference,
+            "key_facts": list(self.key_facts),
+            "gold_lessons": list(self.gold_lessons),
+            "gold_chunks": list(self.gold_chunks),
+            "history": list(self.history),
+            "category": self.category,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,16 +82,33 @@ class Suite:
 
 
 SUITES: dict[str, Suite] = {
-    "seed": Suite("seed", DATASET_DIR / "seed.jsonl", (bundled_corpus(),),
-                  description="52 hand-written questions on the 4 seed lessons (answerable, follow-up, "
-                              "off-topic, near-miss, injection)"),
-    "mlfb": Suite("mlfb", DATASET_DIR / "mlfb.jsonl", (bundled_corpus(),),
-                  description="78 vetted ML-For-Beginners quiz questions, all answerable"),
-    "squad2": Suite("squad2", DATASET_DIR / "squad2" / "test.jsonl", (DATASET_DIR / "squad2" / "lessons",),
-                    key_fact_mode="any",
-                    description="SQuAD 2.0 held-back articles: 3,273 questions, half adversarially unanswerable"),
-    "scifact": Suite("scifact", DATASET_DIR / "scifact" / "queries.jsonl", (), kind="retrieval",
-                     description="SciFact (BEIR): 300 claims over 5,183 abstracts, retrieval only"),
+    "seed": Suite(
+        "seed",
+        DATASET_DIR / "seed.jsonl",
+        (bundled_corpus(),),
+        description="52 hand-written questions on the 4 seed lessons (answerable, follow-up, "
+        "off-topic, near-miss, injection)",
+    ),
+    "mlfb": Suite(
+        "mlfb",
+        DATASET_DIR / "mlfb.jsonl",
+        (bundled_corpus(),),
+        description="78 vetted ML-For-Beginners quiz questions, all answerable",
+    ),
+    "squad2": Suite(
+        "squad2",
+        DATASET_DIR / "squad2" / "test.jsonl",
+        (DATASET_DIR / "squad2" / "lessons",),
+        key_fact_mode="any",
+        description="SQuAD 2.0 held-back articles: 3,273 questions, half adversarially unanswerable",
+    ),
+    "scifact": Suite(
+        "scifact",
+        DATASET_DIR / "scifact" / "queries.jsonl",
+        (),
+        kind="retrieval",
+        description="SciFact (BEIR): 300 claims over 5,183 abstracts, retrieval only",
+    ),
 }
 
 
@@ -91,8 +116,13 @@ def custom_suite(dataset: Path, corpus: tuple[Path, ...]) -> Suite:
     """A user's own question file over their own lesson folders; the data dir is keyed by the corpus paths."""
     resolved = tuple(Path(p).resolve() for p in corpus)
     digest = hashlib.sha256("\n".join(str(p) for p in resolved).encode()).hexdigest()[:12]
-    return Suite(Path(dataset).stem, Path(dataset), resolved, data_key=f"dataset-{digest}",
-                 description=f"{Path(dataset).name} over {', '.join(str(p) for p in resolved)}")
+    return Suite(
+        Path(dataset).stem,
+        Path(dataset),
+        resolved,
+        data_key=f"dataset-{digest}",
+        description=f"{Path(dataset).name} over {', '.join(str(p) for p in resolved)}",
+    )
 
 
 def load_rows(path: Path, limit: int | None = None) -> list[EvalRow]:
@@ -151,10 +181,16 @@ def parse_row(data: Any, where: str, line: int = 0) -> EvalRow:
     if not isinstance(category, str):
         raise DatasetError(f"{where}: `category` must be a string")
     return EvalRow(
-        id=data["id"], question=data["question"], answerable=data["answerable"], lesson_id=lesson_id or None,
-        reference=reference, key_facts=key_facts, gold_lessons=_strings(data, "gold_lessons", where),
+        id=data["id"],
+        question=data["question"],
+        answerable=data["answerable"],
+        lesson_id=lesson_id or None,
+        reference=reference,
+        key_facts=key_facts,
+        gold_lessons=_strings(data, "gold_lessons", where),
         gold_chunks=_strings(data, "gold_chunks", where),
-        history=tuple({"role": t["role"], "content": t["content"]} for t in history), category=category,
+        history=tuple({"role": t["role"], "content": t["content"]} for t in history),
+        category=category,
         line=line,
     )
 

@@ -36,10 +36,16 @@ class GroundingResult:
     unsupported: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"citations": self.citations, "valid_citations": self.valid, "sentences": self.sentences,
-                "supported_sentences": self.supported, "judged_sentences": self.judged,
-                "judge_supported_sentences": self.judge_supported, "citation_problems": self.problems,
-                "unsupported_sentences": self.unsupported}
+        return {
+            "citations": self.citations,
+            "valid_citations": self.valid,
+            "sentences": self.sentences,
+            "supported_sentences": self.supported,
+            "judged_sentences": self.judged,
+            "judge_supported_sentences": self.judge_supported,
+            "citation_problems": self.problems,
+            "unsupported_sentences": self.unsupported,
+        }
 
 
 class GroundingChecker:

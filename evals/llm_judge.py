@@ -28,7 +28,11 @@ class LLMJudge:
         prompt = load_prompt("judge")
         messages = [
             {"role": "system", "content": prompt["system"]},
-            {"role": "user", "content": prompt["user"].format(
-                claim=claim, evidence=evidence[: self.max_evidence_chars].replace('"""', "'''"))},
+            {
+                "role": "user",
+                "content": prompt["user"].format(
+                    claim=claim, evidence=evidence[: self.max_evidence_chars].replace('"""', "'''")
+                ),
+            },
         ]
         return self.backend.complete(messages, 3).strip().lower().startswith("yes")

@@ -65,7 +65,7 @@ def key_fact_recall(answer: str, key_facts: Sequence[str], mode: str = "all") ->
 
 def answer_claims(answer: str, lead: str = "") -> list[tuple[str, list[int]]]:
     """The answer's sentences, each with the citation numbers that follow it (empty when uncited)."""
-    text = answer[len(lead):] if lead and answer.startswith(lead) else answer
+    text = answer[len(lead) :] if lead and answer.startswith(lead) else answer
     claims: list[tuple[str, list[int]]] = []
     parts = MARKER_RUN.split(text)
     for i in range(0, len(parts), 2):

@@ -38,8 +38,11 @@ def _style(ax: Any) -> None:
 
 def metrics_bars(project: dict[str, Any], baseline: dict[str, Any] | None) -> bytes:
     """Grouped bars of every rate-type headline metric, project beside baseline."""
-    metrics = [m for m in HEADLINE if m.percent and m.higher_is_better
-               and (value(project, m) is not None or value(baseline, m) is not None)]
+    metrics = [
+        m
+        for m in HEADLINE
+        if m.percent and m.higher_is_better and (value(project, m) is not None or value(baseline, m) is not None)
+    ]
     labels = [m.label.replace(" (all lessons)", "") for m in metrics]
     mine = [(value(project, m) or 0.0) * 100 for m in metrics]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(metrics) + 2), 4.2))
@@ -70,8 +73,16 @@ def confusion(summaries: Sequence[tuple[str, dict[str, Any]]]) -> bytes:
         ax.imshow([[v / peak for v in row] for row in grid], cmap="Blues", vmin=0, vmax=1.6)
         for i in range(2):
             for j in range(2):
-                ax.text(j, i, f"{grid[i][j]}", ha="center", va="center", fontsize=15, weight="bold",
-                        color="#1b5e20" if good[i][j] else "#b71c1c")
+                ax.text(
+                    j,
+                    i,
+                    f"{grid[i][j]}",
+                    ha="center",
+                    va="center",
+                    fontsize=15,
+                    weight="bold",
+                    color="#1b5e20" if good[i][j] else "#b71c1c",
+                )
         ax.set_xticks([0, 1])
         ax.set_xticklabels(["refused", "answered"])
         ax.set_yticks([0, 1])
@@ -113,8 +124,13 @@ def latency(records: dict[str, list[dict[str, Any]]]) -> bytes:
     for name, rows in records.items():
         totals = [max(r["latency_ms"]["total"], low) for r in rows if "total" in r["latency_ms"]]
         if totals:
-            right.hist(totals, bins=bins, alpha=0.7, color=colors.get(name, PROJECT_COLOR),
-                       label="naive RAG" if name == "baseline" else name)
+            right.hist(
+                totals,
+                bins=bins,
+                alpha=0.7,
+                color=colors.get(name, PROJECT_COLOR),
+                label="naive RAG" if name == "baseline" else name,
+            )
     if isinstance(bins, list):
         right.set_xscale("log")
     right.set_xlabel("total ms per question (log scale)")
@@ -151,10 +167,20 @@ def retrieval_variants(variants: dict[str, dict[str, Any]], reference: dict[str,
     fig, ax = plt.subplots(figsize=(8, 3.8))
     width = 0.38
     xs = range(len(names))
-    ax.bar([x - width / 2 for x in xs], [(variants[n].get("ndcg@10") or 0) * 100 for n in names], width,
-           color=PROJECT_COLOR, label="nDCG@10")
-    ax.bar([x + width / 2 for x in xs], [(variants[n].get("recall@100") or 0) * 100 for n in names], width,
-           color=BASELINE_COLOR, label="Recall@100")
+    ax.bar(
+        [x - width / 2 for x in xs],
+        [(variants[n].get("ndcg@10") or 0) * 100 for n in names],
+        width,
+        color=PROJECT_COLOR,
+        label="nDCG@10",
+    )
+    ax.bar(
+        [x + width / 2 for x in xs],
+        [(variants[n].get("recall@100") or 0) * 100 for n in names],
+        width,
+        color=BASELINE_COLOR,
+        label="Recall@100",
+    )
     for i, (label, score) in enumerate(reference.items()):
         ax.axhline(score * 100, ls="--", lw=1, color=["#e65100", "#6a1b9a"][i % 2], label=f"{label} nDCG@10")
     ax.set_xticks(list(xs))

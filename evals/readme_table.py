@@ -61,8 +61,9 @@ def results_markdown(results_dir: Path | None = None) -> str:
             systems.append(("naive RAG", result["baseline"]))
         for name, summary in systems:
             cells = [fmt(BY_NAME[key], value(summary, BY_NAME[key])) for key, _ in COLUMNS]
-            lines.append(f"| {result['suite']} | {name} | {summary.get('n', result.get('n'))} | "
-                         + " | ".join(cells) + " |")
+            lines.append(
+                f"| {result['suite']} | {name} | {summary.get('n', result.get('n'))} | " + " | ".join(cells) + " |"
+            )
     notes = _notes(results)
     return "\n".join(lines + ([""] + notes if notes else []))
 
@@ -83,9 +84,14 @@ def _notes(results: list[dict[str, Any]]) -> list[str]:
             refs = ", ".join(f"{k} {v * 100:.1f}%" for k, v in result["reference_ndcg@10"].items())
             notes.append(f"- {result['suite']} published nDCG@10: {refs}")
         if meta.get("finished"):
-            notes.append(f"- {result['suite']}: {meta.get('finished', '')[:10]}, backend `{meta.get('llm')}`, "
-                         f"{meta.get('seconds', 0):.0f}s on {meta.get('machine', '?')}")
+            notes.append(
+                f"- {result['suite']}: {meta.get('finished', '')[:10]}, backend `{meta.get('llm')}`, "
+                f"{meta.get('seconds', 0):.0f}s on {meta.get('machine', '?')}"
+            )
     if notes:
-        notes.insert(0, "Retrieval is over all lessons (lesson Recall@k); refusal F1 has refused as the positive "
-                        "class. Generated from `evals/results/*.json` by `python -m evals.update_readme`.")
+        notes.insert(
+            0,
+            "Retrieval is over all lessons (lesson Recall@k); refusal F1 has refused as the positive "
+            "class. Generated from `evals/results/*.json` by `python -m evals.update_readme`.",
+        )
     return notes

@@ -54,22 +54,37 @@ def merged_records(records: dict[str, list[dict[str, Any]]]) -> list[dict[str, A
         merged = dict(row)
         other = baseline.get(row["id"])
         if other is not None:
-            merged["baseline"] = {k: other[k] for k in ("answer", "refused", "citations", "passages", "metrics",
-                                                        "latency_ms", "retrieved_lessons", "backend")}
+            merged["baseline"] = {
+                k: other[k]
+                for k in (
+                    "answer",
+                    "refused",
+                    "citations",
+                    "passages",
+                    "metrics",
+                    "latency_ms",
+                    "retrieved_lessons",
+                    "backend",
+                )
+            }
         out.append(merged)
     return out
 
 
 def ragas_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """RAGAS-style rows; unanswerable questions get the expected behaviour as their ground truth."""
-    return [{
-        "id": r["id"],
-        "question": r["question"],
-        "contexts": [p["text"] for p in r.get("passages", [])],
-        "answer": r["answer"],
-        "ground_truth": r["expected"]["reference"] if r["answerable"]
-        else "The lesson does not cover this; the tutor should say so and not answer.",
-    } for r in rows]
+    return [
+        {
+            "id": r["id"],
+            "question": r["question"],
+            "contexts": [p["text"] for p in r.get("passages", [])],
+            "answer": r["answer"],
+            "ground_truth": r["expected"]["reference"]
+            if r["answerable"]
+            else "The lesson does not cover this; the tutor should say so and not answer.",
+        }
+        for r in rows
+    ]
 
 
 def failure_sections(records: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str, list[dict[str, Any]], int]]:
@@ -80,20 +95,39 @@ def failure_sections(records: dict[str, list[dict[str, Any]]]) -> list[tuple[str
     answered = [r for r in project if not r["answerable"] and not r["refused"]]
     answered.sort(key=lambda r: -float((r.get("gate") or {}).get("score") or 0.0))
     refused = [r for r in project if r["answerable"] and r["refused"]]
-    refused.sort(key=lambda r: (-(r["metrics"].get("context_recall") or 0.0),
-                                float((r.get("gate") or {}).get("score") or 0.0)))
-    invalid = [dict(r, system=name) for name, rows in records.items() for r in rows
-               if r["metrics"].get("citation_problems")]
+    refused.sort(
+        key=lambda r: (-(r["metrics"].get("context_recall") or 0.0), float((r.get("gate") or {}).get("score") or 0.0))
+    )
+    invalid = [
+        dict(r, system=name) for name, rows in records.items() for r in rows if r["metrics"].get("citation_problems")
+    ]
     unsupported = [r for r in project if r["metrics"].get("unsupported_sentences")]
     return [
-        ("Answered, but the lesson does not cover it", "unanswerable questions the tutor answered anyway, "
-         "highest gate confidence first", answered[:FAILURES_SHOWN], len(answered)),
-        ("Refused, but the lesson answers it", "answerable questions the tutor refused; those whose key facts were "
-         "in the retrieved passages first (the gate, not retrieval, said no)", refused[:FAILURES_SHOWN], len(refused)),
-        ("Invalid citations", "a quote that is not verbatim in its chunk or not at its lesson span",
-         invalid[:FAILURES_SHOWN], len(invalid)),
-        ("Unsupported answer sentences", "sentences the support scorer does not find in their cited quote or chunk",
-         unsupported[:FAILURES_SHOWN], len(unsupported)),
+        (
+            "Answered, but the lesson does not cover it",
+            "unanswerable questions the tutor answered anyway, highest gate confidence first",
+            answered[:FAILURES_SHOWN],
+            len(answered),
+        ),
+        (
+            "Refused, but the lesson answers it",
+            "answerable questions the tutor refused; those whose key facts were "
+            "in the retrieved passages first (the gate, not retrieval, said no)",
+            refused[:FAILURES_SHOWN],
+            len(refused),
+        ),
+        (
+            "Invalid citations",
+            "a quote that is not verbatim in its chunk or not at its lesson span",
+            invalid[:FAILURES_SHOWN],
+            len(invalid),
+        ),
+        (
+            "Unsupported answer sentences",
+            "sentences the support scorer does not find in their cited quote or chunk",
+            unsupported[:FAILURES_SHOWN],
+            len(unsupported),
+        ),
     ]
 
 
@@ -101,8 +135,9 @@ def make_charts(result: dict[str, Any], records: dict[str, list[dict[str, Any]]]
     base = result.get("baseline")
     charts = {"metrics": plots.metrics_bars(result, base)}
     if result.get("variants"):
-        charts["retrieval_variants"] = plots.retrieval_variants(result["variants"],
-                                                                result.get("reference_ndcg@10") or {})
+        charts["retrieval_variants"] = plots.retrieval_variants(
+            result["variants"], result.get("reference_ndcg@10") or {}
+        )
     if (result.get("refusal") or {}).get("tp") is not None:
         systems = [("project", result)] + ([("naive RAG", base)] if base else [])
         charts["confusion"] = plots.confusion(systems)
@@ -119,9 +154,17 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for m in shown([result, base]):
         mine, theirs = value(result, m), value(base, m)
-        rows.append({"label": m.label, "name": m.name, "group": GROUP_TITLES.get(m.path[0], m.path[0]),
-                     "project": fmt(m, mine), "baseline": fmt(m, theirs),
-                     "delta": fmt_delta(m, mine, theirs), "verdict": better(m, mine, theirs)})
+        rows.append(
+            {
+                "label": m.label,
+                "name": m.name,
+                "group": GROUP_TITLES.get(m.path[0], m.path[0]),
+                "project": fmt(m, mine),
+                "baseline": fmt(m, theirs),
+                "delta": fmt_delta(m, mine, theirs),
+                "verdict": better(m, mine, theirs),
+            }
+        )
     return rows
 
 
@@ -175,22 +218,31 @@ def render_html(result: dict[str, Any], charts: dict[str, bytes], sections: list
     e = html.escape
     meta = result.get("meta") or {}
     base = result.get("baseline")
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-             f"<title>Eval report: {e(result['suite'])}</title><style>{_CSS}</style></head><body><main>",
-             f"<h1>Grounding eval · {e(result['suite'])}</h1>",
-             f"<div class='sub'>{e(meta.get('description') or '')}</div>", "<div class='tiles'>"]
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Eval report: {e(result['suite'])}</title><style>{_CSS}</style></head><body><main>",
+        f"<h1>Grounding eval · {e(result['suite'])}</h1>",
+        f"<div class='sub'>{e(meta.get('description') or '')}</div>",
+        "<div class='tiles'>",
+    ]
     tiles = [(result["n"], "questions")]
     if result.get("answerable") is not None:
         tiles += [(result["answerable"], "answerable"), (result["unanswerable"], "unanswerable")]
-    tiles += [(f"{meta.get('seconds', 0):.0f}s", "run time"), (meta.get("llm", "?"), "answer backend"),
-              (meta.get("embed_model", "?"), "embedder")]
+    tiles += [
+        (f"{meta.get('seconds', 0):.0f}s", "run time"),
+        (meta.get("llm", "?"), "answer backend"),
+        (meta.get("embed_model", "?"), "embedder"),
+    ]
     parts += [f"<div class='tile'><b>{e(str(v))}</b><span>{e(label)}</span></div>" for v, label in tiles]
     parts.append("</div>")
     if meta.get("limit"):
         parts.append(f"<p class='note'>Only the first {meta['limit']} questions (--limit).</p>")
 
-    parts.append("<h2>Headline</h2><table><tr><th>metric</th><th>project</th>"
-                 + ("<th>naive RAG</th><th>Δ project − naive</th>" if base else "") + "</tr>")
+    parts.append(
+        "<h2>Headline</h2><table><tr><th>metric</th><th>project</th>"
+        + ("<th>naive RAG</th><th>Δ project − naive</th>" if base else "")
+        + "</tr>"
+    )
     group = None
     for row in headline_rows(result):
         if row["group"] != group:
@@ -204,16 +256,21 @@ def render_html(result: dict[str, Any], charts: dict[str, bytes], sections: list
         parts.append(f"<tr>{cells}</tr>")
     parts.append("</table>")
     if result.get("answerable") is not None:
-        parts.append("<p class='note'>Retrieval is measured over <b>all</b> lessons (the question's lesson scope "
-                     "would make lesson recall trivially 100%); refusal treats <i>refused</i> as the positive "
-                     "class; green = project better, red = worse.</p>")
+        parts.append(
+            "<p class='note'>Retrieval is measured over <b>all</b> lessons (the question's lesson scope "
+            "would make lesson recall trivially 100%); refusal treats <i>refused</i> as the positive "
+            "class; green = project better, red = worse.</p>"
+        )
     variants = result.get("variants")
     if variants:
-        parts.append("<h2>Retriever variants</h2><table><tr><th>variant</th><th>nDCG@10</th><th>Recall@100</th>"
-                     "<th>MRR</th></tr>")
+        parts.append(
+            "<h2>Retriever variants</h2><table><tr><th>variant</th><th>nDCG@10</th><th>Recall@100</th><th>MRR</th></tr>"
+        )
         for name, v in variants.items():
-            parts.append(f"<tr><td>{e(name)}</td><td>{_pct(v.get('ndcg@10'))}</td>"
-                         f"<td>{_pct(v.get('recall@100'))}</td><td>{_pct(v.get('mrr'))}</td></tr>")
+            parts.append(
+                f"<tr><td>{e(name)}</td><td>{_pct(v.get('ndcg@10'))}</td>"
+                f"<td>{_pct(v.get('recall@100'))}</td><td>{_pct(v.get('mrr'))}</td></tr>"
+            )
         for name, score in (result.get("reference_ndcg@10") or {}).items():
             parts.append(f"<tr><td class='note'>published: {e(name)}</td><td>{_pct(score)}</td><td></td><td></td></tr>")
         parts.append("</table>")
@@ -221,14 +278,18 @@ def render_html(result: dict[str, Any], charts: dict[str, bytes], sections: list
     parts.append("<h2>Charts</h2><div class='charts'>")
     for name, png in charts.items():
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f"<figure><img src=\"data:image/png;base64,{data}\" alt=\"{e(CHART_TITLES.get(name, name))}\">"
-                     f"<figcaption>{e(CHART_TITLES.get(name, name))}</figcaption></figure>")
+        parts.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{e(CHART_TITLES.get(name, name))}">'
+            f"<figcaption>{e(CHART_TITLES.get(name, name))}</figcaption></figure>"
+        )
     parts.append("</div>")
 
     for title, why, cases, total in sections:
-        parts.append(f"<h2>{e(title)} <span class='pill {'bad' if total else 'good'}'>{total}</span></h2>"
-                     f"<p class='note'>{e(why)}{'; worst ' + str(len(cases)) + ' shown' if total > len(cases) else ''}"
-                     f"</p>")
+        parts.append(
+            f"<h2>{e(title)} <span class='pill {'bad' if total else 'good'}'>{total}</span></h2>"
+            f"<p class='note'>{e(why)}{'; worst ' + str(len(cases)) + ' shown' if total > len(cases) else ''}"
+            f"</p>"
+        )
         if not cases:
             parts.append("<p class='note'>None.</p>")
         parts += [_case_html(case) for case in cases]
@@ -239,18 +300,29 @@ def render_html(result: dict[str, Any], charts: dict[str, bytes], sections: list
 def _case_html(r: dict[str, Any]) -> str:
     e = html.escape
     gate = r.get("gate") or {}
-    meta = " · ".join(x for x in (r["id"], r.get("lesson_id") or "all lessons", r.get("category") or "",
-                                  r.get("system", ""),
-                                  f"gate {gate.get('layer')} {gate.get('score')}: {gate.get('reason')}"
-                                  if gate.get("layer") else "") if x)
+    meta = " · ".join(
+        x
+        for x in (
+            r["id"],
+            r.get("lesson_id") or "all lessons",
+            r.get("category") or "",
+            r.get("system", ""),
+            f"gate {gate.get('layer')} {gate.get('score')}: {gate.get('reason')}" if gate.get("layer") else "",
+        )
+        if x
+    )
     if r["answerable"]:
-        expected = (f"{e(r['expected']['reference'])} <span class='note'>(key facts: "
-                    f"{e('; '.join(r['expected']['key_facts']))})</span>")
+        expected = (
+            f"{e(r['expected']['reference'])} <span class='note'>(key facts: "
+            f"{e('; '.join(r['expected']['key_facts']))})</span>"
+        )
     else:
         expected = "refuse: the lesson does not cover this"
-    out = [f"<div class='case'><div class='q'>{e(r['question'])}</div><div class='meta'>{e(meta)}</div>",
-           f"<div><span class='label'>expected</span>{expected}</div>",
-           f"<div><span class='label'>answer</span>{e(r['answer'])}</div>"]
+    out = [
+        f"<div class='case'><div class='q'>{e(r['question'])}</div><div class='meta'>{e(meta)}</div>",
+        f"<div><span class='label'>expected</span>{expected}</div>",
+        f"<div><span class='label'>answer</span>{e(r['answer'])}</div>",
+    ]
     for c in r.get("citations", []):
         out.append(f"<blockquote>[{c['n']}] {e(c['chunk_id'])}: “{e(c['quote'])}”</blockquote>")
     for p in r["metrics"].get("citation_problems", []):
@@ -260,8 +332,10 @@ def _case_html(r: dict[str, Any]) -> str:
     passages = r.get("passages", [])
     if passages:
         out.append(f"<details><summary>retrieved passages ({len(passages)})</summary>")
-        out += [f"<blockquote><b>{e(p['chunk_id'])}</b> ({p['score']}) {e(p['text'][:700])}</blockquote>"
-                for p in passages[:PASSAGES_SHOWN]]
+        out += [
+            f"<blockquote><b>{e(p['chunk_id'])}</b> ({p['score']}) {e(p['text'][:700])}</blockquote>"
+            for p in passages[:PASSAGES_SHOWN]
+        ]
         out.append("</details>")
     out.append("</div>")
     return "\n".join(out)
@@ -279,8 +353,11 @@ def render_markdown(result: dict[str, Any], charts: dict[str, bytes], sections: 
     counts = f"{result['n']} questions"
     if result.get("answerable") is not None:
         counts += f" ({result['answerable']} answerable, {result['unanswerable']} unanswerable)"
-    lines += [f"{counts} · {meta.get('seconds', 0):.0f}s · backend `{meta.get('llm')}` · "
-              f"embedder `{meta.get('embed_model')}`", ""]
+    lines += [
+        f"{counts} · {meta.get('seconds', 0):.0f}s · backend `{meta.get('llm')}` · "
+        f"embedder `{meta.get('embed_model')}`",
+        "",
+    ]
     header = "| metric | project |" + (" naive RAG | Δ |" if base else "")
     lines += [header, "|---|---:|" + ("---:|---:|" if base else "")]
     for row in headline_rows(result):
@@ -298,8 +375,11 @@ def render_markdown(result: dict[str, Any], charts: dict[str, bytes], sections: 
         lines += [f"## {title} ({total})", "", f"_{why}_", ""]
         for r in cases:
             gate = r.get("gate") or {}
-            lines.append(f"- **{_md(r['question'])}** (`{r['id']}`, {r.get('lesson_id') or 'all lessons'}"
-                         + (f", gate {gate.get('layer')} {gate.get('score')}" if gate.get("layer") else "") + ")")
+            lines.append(
+                f"- **{_md(r['question'])}** (`{r['id']}`, {r.get('lesson_id') or 'all lessons'}"
+                + (f", gate {gate.get('layer')} {gate.get('score')}" if gate.get("layer") else "")
+                + ")"
+            )
             expected = r["expected"]["reference"] if r["answerable"] else "refuse"
             lines.append(f"  - expected: {_md(expected)}")
             lines.append(f"  - answer: {_md(r['answer'])}")

@@ -56,8 +56,14 @@ def open_tutor(suite: Suite, settings: Settings):
 
     tutor = Tutor.from_settings(eval_settings(suite, settings))
     report = tutor.ingest()
-    log.info("suite %s: %d lessons, %d chunks (embedded %d) in %.1fs", suite.name, report.lessons,
-             report.chunks, report.embedded, report.seconds)
+    log.info(
+        "suite %s: %d lessons, %d chunks (embedded %d) in %.1fs",
+        suite.name,
+        report.lessons,
+        report.chunks,
+        report.embedded,
+        report.seconds,
+    )
     for error in report.errors:
         log.warning("ingest: %s: %s", error["path"], error["error"])
     if not report.lessons:
@@ -117,14 +123,21 @@ def run_suite(
             # retrieval metrics apply to answerable rows with gold lessons only: skip the extra search otherwise
             wanted = row.answerable and (row.gold_lessons or row.gold_chunks)
             ranking = system.rank(answer.standalone_question or row.question, RANK_DEPTH) if wanted else []
-            records[system.name].append(score_row(
-                row, answer, ranking, checker.check(answer), suite.key_fact_mode,
-                native_chunk_ids=system.name == "project",
-            ))
+            records[system.name].append(
+                score_row(
+                    row,
+                    answer,
+                    ranking,
+                    checker.check(answer),
+                    suite.key_fact_mode,
+                    native_chunk_ids=system.name == "project",
+                )
+            )
     result: dict[str, Any] = {"suite": suite.name, **_summary(records["project"], errors["project"])}
     result["baseline"] = (
         {"suite": suite.name, "name": "naive LangChain RAG", **_summary(records["baseline"], errors["baseline"])}
-        if "baseline" in records else None
+        if "baseline" in records
+        else None
     )
     result["meta"] = _meta(suite, settings, limit, started)
     result["records"] = records
@@ -143,16 +156,24 @@ def _answer(system: Any, row: EvalRow) -> Answer:
         return system.answer(row)
     except Exception as exc:  # noqa: BLE001 - recorded and counted; --check fails on any
         log.exception("%s failed on %s", system.name, row.id)
-        return Answer(answer=f"ERROR: {type(exc).__name__}: {exc}", refused=True, question=row.question,
-                      standalone_question=row.question, lesson_id=row.lesson_id, gate={"layer": "error"})
+        return Answer(
+            answer=f"ERROR: {type(exc).__name__}: {exc}",
+            refused=True,
+            question=row.question,
+            standalone_question=row.question,
+            lesson_id=row.lesson_id,
+            gate={"layer": "error"},
+        )
 
 
 def _check_lessons(rows: list[EvalRow], known: set[str], suite: Suite) -> None:
     missing = sorted({r.lesson_id for r in rows if r.lesson_id and r.lesson_id not in known})
     if missing:
         where = ", ".join(str(p) for p in suite.corpus)
-        raise EvalUsageError(f"{len(missing)} lesson id(s) used by {suite.dataset} are not in the corpus ({where}): "
-                             f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+        raise EvalUsageError(
+            f"{len(missing)} lesson id(s) used by {suite.dataset} are not in the corpus ({where}): "
+            f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}"
+        )
 
 
 def _progress(rows: list[EvalRow], name: str, enabled: bool):

@@ -25,8 +25,8 @@ from tutor.text import terms
 
 log = logging.getLogger(__name__)
 
-DEPTH = 100          # documents scored per query (BEIR's Recall@100)
-CHUNK_DEPTH = 300    # chunks fetched to fill DEPTH documents when an abstract has several chunks
+DEPTH = 100  # documents scored per query (BEIR's Recall@100)
+CHUNK_DEPTH = 300  # chunks fetched to fill DEPTH documents when an abstract has several chunks
 REFERENCE = {"BM25 (BEIR)": 0.665, "all-MiniLM-L6-v2 (dense)": 0.645}
 
 
@@ -42,8 +42,10 @@ def write_lessons(corpus_gz: Path, out_dir: Path) -> int:
                 continue
             title = (doc.get("title") or "").strip()
             body = f"{title}\n\n{doc.get('text') or ''}".strip()
-            front = f"---\nid: {json.dumps(str(doc['_id']))}\ntitle: {json.dumps(title or doc['_id'])}\n" \
-                    f"course: \"SciFact\"\nsource: \"scifact/{doc['_id']}\"\n---\n"
+            front = (
+                f"---\nid: {json.dumps(str(doc['_id']))}\ntitle: {json.dumps(title or doc['_id'])}\n"
+                f'course: "SciFact"\nsource: "scifact/{doc["_id"]}"\n---\n'
+            )
             path.write_text(front + body + "\n", encoding="utf-8")
             written += 1
     return written
@@ -97,12 +99,17 @@ def run_scifact(
         hybrid = dedupe(p.lesson_id for p in retriever.retrieve(text, Scope(), k=CHUNK_DEPTH))[:DEPTH]
         latencies.append((time.perf_counter() - t) * 1000)
         dense = dedupe(p.lesson_id for p in tutor.store.search(tutor.store.embedder.embed_query(text), CHUNK_DEPTH))
-        rankings = {"hybrid": hybrid, f"hybrid (default depth {default_depth})": default,
-                    "dense only": dense[:DEPTH], "bm25 only": bm25.rank(text)[:DEPTH]}
+        rankings = {
+            "hybrid": hybrid,
+            f"hybrid (default depth {default_depth})": default,
+            "dense only": dense[:DEPTH],
+            "bm25 only": bm25.rank(text)[:DEPTH],
+        }
         for name, ranking in rankings.items():
             variants[name].append(_scores(ranking, gains))
-        records.append({"id": qid, "question": text, "gold": gains, "retrieved": hybrid[:10],
-                        "metrics": variants["hybrid"][-1]})
+        records.append(
+            {"id": qid, "question": text, "gold": gains, "retrieved": hybrid[:10], "metrics": variants["hybrid"][-1]}
+        )
     retriever.candidates = default_depth
     summary = {name: _mean_scores(rows) for name, rows in variants.items()}
     return {
@@ -112,9 +119,13 @@ def run_scifact(
         "refusal": {"precision": None, "recall": None, "f1": None},
         "grounding": {"citation_validity": None, "supported_rate": None},
         "answer": {"key_fact_recall": None},
-        "latency_ms": {"p50": _round(percentile(latencies, 50)), "p95": _round(percentile(latencies, 95)),
-                       "stages": {"retrieve": {"p50": _round(percentile(latencies, 50)),
-                                               "p95": _round(percentile(latencies, 95))}}},
+        "latency_ms": {
+            "p50": _round(percentile(latencies, 50)),
+            "p95": _round(percentile(latencies, 95)),
+            "stages": {
+                "retrieve": {"p50": _round(percentile(latencies, 50)), "p95": _round(percentile(latencies, 95))}
+            },
+        },
         "variants": summary,
         "reference_ndcg@10": REFERENCE,
         "baseline": None,
@@ -124,9 +135,13 @@ def run_scifact(
 
 
 def _scores(ranking: list[str], gains: dict[str, float]) -> dict[str, float | None]:
-    return {"ndcg@10": ndcg_at_k(ranking, gains, 10), "recall@100": recall_at_k(ranking, gains, 100),
-            "recall@1": recall_at_k(ranking, gains, 1), "recall@5": recall_at_k(ranking, gains, 5),
-            "mrr": reciprocal_rank(ranking, gains)}
+    return {
+        "ndcg@10": ndcg_at_k(ranking, gains, 10),
+        "recall@100": recall_at_k(ranking, gains, 100),
+        "recall@1": recall_at_k(ranking, gains, 1),
+        "recall@5": recall_at_k(ranking, gains, 5),
+        "mrr": reciprocal_rank(ranking, gains),
+    }
 
 
 def _mean_scores(rows: list[dict[str, float | None]]) -> dict[str, float | None]:

@@ -50,8 +50,11 @@ def score_row(
         "recall@5": recall_at_k(lessons, gold, 5),
         "rr": reciprocal_rank(lessons, gold),
         "ndcg@10": ndcg_at_k(lessons, {g: 1.0 for g in gold}, 10),
-        "chunk_recall@10": (recall_at_k([p.chunk_id for p in ranking], row.gold_chunks, 10)
-                            if row.answerable and native_chunk_ids else None),
+        "chunk_recall@10": (
+            recall_at_k([p.chunk_id for p in ranking], row.gold_chunks, 10)
+            if row.answerable and native_chunk_ids
+            else None
+        ),
         "context_recall": fact_coverage([p.text for p in answer.passages], row.key_facts, key_fact_mode),
         "key_fact_recall": None,
         "token_f1": None,
@@ -70,16 +73,37 @@ def score_row(
         "lesson_id": row.lesson_id,
         "history": list(row.history),
         "answerable": row.answerable,
-        "expected": {"reference": row.reference, "key_facts": list(row.key_facts),
-                     "gold_lessons": list(row.gold_lessons)},
+        "expected": {
+            "reference": row.reference,
+            "key_facts": list(row.key_facts),
+            "gold_lessons": list(row.gold_lessons),
+        },
         "answer": answer.answer,
         "refused": answer.refused,
         "backend": answer.backend,
         "gate": answer.gate,
-        "citations": [{"n": c.n, "lesson_id": c.lesson_id, "chunk_id": c.chunk_id, "section": c.section,
-                       "quote": c.quote, "start": c.start, "end": c.end} for c in answer.citations],
-        "passages": [{"chunk_id": p.chunk_id, "lesson_id": p.lesson_id, "section": p.section,
-                      "score": round(p.score, 4), "text": p.text} for p in answer.passages],
+        "citations": [
+            {
+                "n": c.n,
+                "lesson_id": c.lesson_id,
+                "chunk_id": c.chunk_id,
+                "section": c.section,
+                "quote": c.quote,
+                "start": c.start,
+                "end": c.end,
+            }
+            for c in answer.citations
+        ],
+        "passages": [
+            {
+                "chunk_id": p.chunk_id,
+                "lesson_id": p.lesson_id,
+                "section": p.section,
+                "score": round(p.score, 4),
+                "text": p.text,
+            }
+            for p in answer.passages
+        ],
         "dropped": list(answer.dropped),
         "retrieved_lessons": lessons[:10],
         "latency_ms": {k: v for k, v in answer.timings_ms.items() if k in STAGES},
@@ -117,8 +141,9 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "grounding": {
             "citation_validity": ratio(sum(x["valid_citations"] for x in m), citations),
             "supported_rate": ratio(sum(x["supported_sentences"] for x in m), sentences),
-            "llm_judge_supported_rate": ratio(sum(x.get("judge_supported_sentences", 0) for x in m),
-                                              sum(x.get("judged_sentences", 0) for x in m)),
+            "llm_judge_supported_rate": ratio(
+                sum(x.get("judge_supported_sentences", 0) for x in m), sum(x.get("judged_sentences", 0) for x in m)
+            ),
             "citations": citations,
             "sentences": sentences,
         },
@@ -127,8 +152,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "key_fact_recall_answered": mean(x["key_fact_recall"] for r, x in zip(records, m) if not r["refused"]),
             "token_f1": mean(x["token_f1"] for x in m),
         },
-        "latency_ms": {"p50": _round(percentile(totals, 50)), "p95": _round(percentile(totals, 95)),
-                       "stages": stages},
+        "latency_ms": {"p50": _round(percentile(totals, 50)), "p95": _round(percentile(totals, 95)), "stages": stages},
         "categories": by_category(records),
     }
 

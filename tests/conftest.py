@@ -131,7 +131,10 @@ def tutor_server(tmp_path_factory) -> Iterator[TutorServer]:
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     server = TutorServer(f"http://127.0.0.1:{port}", home, corpus, log_path, process)
     with running(process, f"{server.url}/healthz", 180, server.log):
@@ -169,8 +172,18 @@ def running(process, health_url: str, timeout: float, log: Callable[[], str] = s
             process.wait(timeout=10)
 
 
-MAIN_DEPENDENCIES = ("torch", "sentence-transformers", "transformers", "chromadb", "langchain-core", "gradio",
-                     "fastapi", "numpy", "llama-cpp-python", "playwright")
+MAIN_DEPENDENCIES = (
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "chromadb",
+    "langchain-core",
+    "gradio",
+    "fastapi",
+    "numpy",
+    "llama-cpp-python",
+    "playwright",
+)
 
 
 def pytest_report_header(config) -> list[str]:

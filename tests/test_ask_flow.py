@@ -31,8 +31,15 @@ def counted(tmp_path, seed_corpus, fake_embedder):
     settings = Settings.from_env(env={}, home=tmp_path / "home", corpus=(seed_corpus,))
     store = open_store(settings, embedder=fake_embedder)
     gate = AnswerabilityGate(fake_embedder)
-    tutor = Tutor(store, HybridRetriever(store, settings.top_k), gate.scorer, gate, ExtractiveBackend(),
-                  SupportScorer(fake_embedder), settings)
+    tutor = Tutor(
+        store,
+        HybridRetriever(store, settings.top_k),
+        gate.scorer,
+        gate,
+        ExtractiveBackend(),
+        SupportScorer(fake_embedder),
+        settings,
+    )
     tutor.ingest()
     store.lesson = Counting(store.lesson)
     gate.scorer.analyse = Counting(gate.scorer.analyse)
@@ -67,8 +74,9 @@ def test_the_http_api_fetches_the_lesson_once_per_ask(counted, fake_embedder, tm
         assert client.post("/api/ask", json={"question": question, "lesson_id": LESSON}).status_code == 200
         assert work_done(counted, fake_embedder, question) == (1, 1, 1)
         other = "Is prompting the right first move?"
-        response = client.post("/api/ask", json={"question": other, "lesson_id": LESSON},
-                               headers={"Accept": "text/event-stream"})
+        response = client.post(
+            "/api/ask", json={"question": other, "lesson_id": LESSON}, headers={"Accept": "text/event-stream"}
+        )
         assert response.status_code == 200 and "event: answer" in response.text
         assert work_done(counted, fake_embedder, other) == (1, 2, 2)
         missing = client.post("/api/ask", json={"question": question, "lesson_id": "no-such-lesson"})

@@ -29,7 +29,7 @@ def assert_grounded(tutor: Tutor, answer) -> None:
     assert answer.citations, answer
     for c in answer.citations:
         text = tutor.lesson(c.lesson_id).text
-        assert text[c.start:c.end] == c.quote
+        assert text[c.start : c.end] == c.quote
         assert f"[{c.n}]" in answer.answer
 
 
@@ -67,8 +67,9 @@ def test_verification_drops_a_planted_unsupported_sentence(seed_tutor):
     assert "42 dollars" not in answer.answer and planted.rstrip(".") in " ".join(answer.dropped)
     assert "rarely the right first move" in answer.answer
     assert_grounded(tutor, answer)
-    streamed = "".join(p for p in tutor.stream("Is fine-tuning the right first move?", lesson_id=LESSON)
-                       if isinstance(p, str))
+    streamed = "".join(
+        p for p in tutor.stream("Is fine-tuning the right first move?", lesson_id=LESSON) if isinstance(p, str)
+    )
     assert "42 dollars" not in streamed and "rarely" in streamed
 
 
@@ -85,9 +86,22 @@ def test_nothing_supported_falls_back_to_quoting_the_lesson(seed_tutor):
 def llama_server():
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", default_gguf_model(), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env(),
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            default_gguf_model(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=child_env(),
     )
     url = f"http://127.0.0.1:{port}/v1"
     with running(proc, f"{url}/models", 120):
@@ -105,10 +119,14 @@ def test_openai_backend_against_a_real_server(seed_tutor, llama_server):
     assert_grounded(tutor, answer)
     refused = tutor.ask("What is the capital of Australia?", lesson_id=LESSON)
     assert refused.refused and not refused.citations and "Canberra" not in refused.answer
-    follow = tutor.ask("Why is that?", lesson_id=LESSON, history=[
-        {"role": "user", "content": "When should I fine-tune instead of prompting?"},
-        {"role": "assistant", "content": answer.answer},
-    ])
+    follow = tutor.ask(
+        "Why is that?",
+        lesson_id=LESSON,
+        history=[
+            {"role": "user", "content": "When should I fine-tune instead of prompting?"},
+            {"role": "assistant", "content": answer.answer},
+        ],
+    )
     assert follow.standalone_question and (follow.refused or follow.citations)
 
 
@@ -199,7 +217,10 @@ def test_a_model_that_cannot_load_is_one_clear_line(tmp_path):
     broken.write_bytes(b"this is not a GGUF file")
     result = subprocess.run(
         [sys.executable, "-m", "tutor.cli", "ask", "What is RAG?", "--llm", "llamacpp", "--home", str(tmp_path)],
-        env=child_env(TUTOR_LLM_MODEL=str(broken)), capture_output=True, text=True, timeout=300,
+        env=child_env(TUTOR_LLM_MODEL=str(broken)),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

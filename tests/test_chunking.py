@@ -17,7 +17,7 @@ def test_chunk_text_is_exactly_the_lesson_span_and_fits_budget(tmp_path):
     chunks = chunk_lesson(lesson, embedder.count_tokens, 40)
     assert len(chunks) > 3
     for chunk in chunks:
-        assert chunk.text == lesson.text[chunk.start:chunk.end]
+        assert chunk.text == lesson.text[chunk.start : chunk.end]
         assert embedder.count_tokens(chunk.text) <= 40
         assert chunk.text == chunk.text.strip()
     # Nothing is lost: every word of the lesson is in some chunk, in order.
@@ -25,8 +25,9 @@ def test_chunk_text_is_exactly_the_lesson_span_and_fits_budget(tmp_path):
 
 
 def test_chunks_follow_headings_and_keep_metadata(tmp_path):
-    lesson = lesson_from(tmp_path, "---\nid: l1\ncourse: C\n---\n# T\n\nIntro.\n\n## Alpha\n\nAlpha text.\n\n"
-                                   "## Beta\n\nBeta text.\n")
+    lesson = lesson_from(
+        tmp_path, "---\nid: l1\ncourse: C\n---\n# T\n\nIntro.\n\n## Alpha\n\nAlpha text.\n\n## Beta\n\nBeta text.\n"
+    )
     chunks = chunk_lesson(lesson, HashingEmbedder().count_tokens, 200)
     sections = [c.section for c in chunks]
     assert "T > Alpha" in sections and "T > Beta" in sections
@@ -58,5 +59,5 @@ def test_real_tokenizer_budget_on_bundled_lessons(real_embedder):
     for path in sorted(SEED_CORPUS.glob("*.md")):
         lesson = load_lesson(path, SEED_CORPUS)
         for chunk in chunk_lesson(lesson, real_embedder.count_tokens, 200):
-            assert chunk.text == lesson.text[chunk.start:chunk.end]
+            assert chunk.text == lesson.text[chunk.start : chunk.end]
             assert real_embedder.count_tokens(chunk.text) <= 200 < real_embedder.max_tokens

@@ -21,8 +21,9 @@ def passage(section: str, heading: str) -> Passage:
     start = LESSON.index(heading)
     end = LESSON.find("\n## ", start + 1)
     end = len(LESSON) if end < 0 else end
-    return Passage(f"tuning#{section}", "tuning", "Tuning", "Course", f"Tuning > {section}", LESSON[start:end],
-                   start, end)
+    return Passage(
+        f"tuning#{section}", "tuning", "Tuning", "Course", f"Tuning > {section}", LESSON[start:end], start, end
+    )
 
 
 COSTS, RETRIEVAL = passage("Costs", "## Costs"), passage("Retrieval", "## Retrieval")
@@ -44,7 +45,7 @@ def test_extractive_quotes_are_verbatim_at_their_lesson_span():
     result = cite(draft, [COSTS, RETRIEVAL], None, verify=False, lead="The lesson says: ")
     assert [c.n for c in result.citations] == [1, 2]
     for c in result.citations:
-        assert LESSON[c.start:c.end] == c.quote and c.lesson_id == "tuning"
+        assert LESSON[c.start : c.end] == c.quote and c.lesson_id == "tuning"
     assert result.citations[0].quote == "It changes the model's weights."
     assert result.text.startswith("The lesson says: ") and result.text.endswith("[2]")
 
@@ -53,8 +54,9 @@ def test_markers_are_renumbered_in_order_of_appearance():
     draft = "RAG keeps facts in a store you can update. [2] Fine-tuning needs labelled examples and GPU time. [1]"
     result = cite(draft, [COSTS, RETRIEVAL], WordOverlap(), verify=True)
     assert [(c.n, c.chunk_id) for c in result.citations] == [(1, "tuning#Retrieval"), (2, "tuning#Costs")]
-    assert result.text == ("RAG keeps facts in a store you can update. [1] "
-                           "Fine-tuning needs labelled examples and GPU time. [2]")
+    assert result.text == (
+        "RAG keeps facts in a store you can update. [1] Fine-tuning needs labelled examples and GPU time. [2]"
+    )
 
 
 def test_an_unsupported_claim_is_dropped_and_reported():
@@ -65,8 +67,9 @@ def test_an_unsupported_claim_is_dropped_and_reported():
 
 
 def test_a_claim_citing_the_wrong_passage_is_reattached_to_its_support():
-    result = cite("The model reads retrieved passages at answer time. [1]", [COSTS, RETRIEVAL], WordOverlap(),
-                  verify=True)
+    result = cite(
+        "The model reads retrieved passages at answer time. [1]", [COSTS, RETRIEVAL], WordOverlap(), verify=True
+    )
     assert [c.chunk_id for c in result.citations] == ["tuning#Retrieval"]
 
 
@@ -77,8 +80,7 @@ def test_nothing_supported_gives_no_text():
 
 def test_marker_only_and_fragment_sentences_are_skipped():
     assert cite("[1]. [2]. ..", [COSTS], WordOverlap(), verify=True).citations == []
-    assert draft_sentences("One claim [1]. Two claims [1, 2]. Tail") == ["One claim [1].", "Two claims [1, 2].",
-                                                                          "Tail"]
+    assert draft_sentences("One claim [1]. Two claims [1, 2]. Tail") == ["One claim [1].", "Two claims [1, 2].", "Tail"]
 
 
 def test_framing_is_not_part_of_the_claim():

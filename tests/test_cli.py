@@ -10,8 +10,12 @@ from conftest import REPO, child_env
 
 def tutor(*args: str, home, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tutor.cli", *args], capture_output=True, text=True, timeout=timeout,
-        env=child_env(TUTOR_HOME=str(home)), cwd=REPO,
+        [sys.executable, "-m", "tutor.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(TUTOR_HOME=str(home)),
+        cwd=REPO,
     )
 
 

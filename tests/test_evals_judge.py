@@ -25,8 +25,9 @@ class KeywordJudgeModel(ChatBackend):
 def test_llm_judge_counts_supported_sentences():
     text = "Fine-tuning amplifies data quality."
     citation = Citation(1, "l", "l#0", "S", text, 0, len(text))
-    answer = Answer(answer="Fine-tuning amplifies quality. [1] It also paints houses. [1]", refused=False,
-                    citations=[citation])
+    answer = Answer(
+        answer="Fine-tuning amplifies quality. [1] It also paints houses. [1]", refused=False, citations=[citation]
+    )
     model = KeywordJudgeModel()
     checker = GroundingChecker(lambda _: text, lambda *_: text, support=_Always(), judge=LLMJudge(model))
     result = checker.check(answer)

@@ -146,8 +146,12 @@ def test_grounding_checker_counts_valid_citations_and_supported_sentences():
     start = LESSON.index("RAG")
     good = Citation(1, "intro", "intro#0", "Intro", "RAG changes what the model can access.", start, start + 38)
     bad = Citation(2, "intro", "intro#0", "Intro", "Fine-tuning changes everything.", 0, 10)
-    answer = Answer(answer="Lead: RAG changes what the model can access. [1] Fine-tuning changes everything. [2] "
-                           "Uncited sentence here.", refused=False, citations=[good, bad])
+    answer = Answer(
+        answer="Lead: RAG changes what the model can access. [1] Fine-tuning changes everything. [2] "
+        "Uncited sentence here.",
+        refused=False,
+        citations=[good, bad],
+    )
     checker = GroundingChecker(lambda lid: LESSON, lambda lid, cid: CHUNK, _WordSupport(), lead="Lead: ")
     result = checker.check(answer)
     assert (result.citations, result.valid) == (2, 1)
@@ -159,8 +163,9 @@ def test_grounding_checker_counts_valid_citations_and_supported_sentences():
 
 
 def test_answer_claims_keep_their_markers():
-    claims = answer_claims("Here's what the lesson says: A is so. [1] B is too. C holds [2, 3]", "Here's what the "
-                           "lesson says: ")
+    claims = answer_claims(
+        "Here's what the lesson says: A is so. [1] B is too. C holds [2, 3]", "Here's what the lesson says: "
+    )
     assert claims == [("A is so.", [1]), ("B is too.", []), ("C holds", [2, 3])]
 
 
@@ -174,13 +179,28 @@ def test_percentile_matches_linear_interpolation():
 
 
 def _record(answerable: bool, refused: bool, total: float, facts: float | None = None) -> dict:
-    return {"id": "x", "category": "", "answerable": answerable, "refused": refused,
-            "latency_ms": {"retrieve": total / 2, "total": total},
-            "metrics": {"decision_correct": refused != answerable, "recall@1": 1.0 if answerable else None,
-                        "recall@5": 1.0 if answerable else None, "rr": 1.0 if answerable else None,
-                        "ndcg@10": None, "chunk_recall@10": None, "context_recall": None, "key_fact_recall": facts,
-                        "token_f1": None, "citations": 0 if refused else 1, "valid_citations": 0 if refused else 1,
-                        "sentences": 0 if refused else 2, "supported_sentences": 0 if refused else 1}}
+    return {
+        "id": "x",
+        "category": "",
+        "answerable": answerable,
+        "refused": refused,
+        "latency_ms": {"retrieve": total / 2, "total": total},
+        "metrics": {
+            "decision_correct": refused != answerable,
+            "recall@1": 1.0 if answerable else None,
+            "recall@5": 1.0 if answerable else None,
+            "rr": 1.0 if answerable else None,
+            "ndcg@10": None,
+            "chunk_recall@10": None,
+            "context_recall": None,
+            "key_fact_recall": facts,
+            "token_f1": None,
+            "citations": 0 if refused else 1,
+            "valid_citations": 0 if refused else 1,
+            "sentences": 0 if refused else 2,
+            "supported_sentences": 0 if refused else 1,
+        },
+    }
 
 
 def test_summarize_builds_the_json_shape():
@@ -188,17 +208,28 @@ def test_summarize_builds_the_json_shape():
     s = summarize(records)
     assert (s["n"], s["answerable"], s["unanswerable"]) == (3, 2, 1)
     assert s["refusal"]["precision"] == 0.5 and s["refusal"]["recall"] == 1.0
-    assert s["grounding"] == {"citation_validity": 1.0, "supported_rate": 0.5, "llm_judge_supported_rate": None,
-                              "citations": 1, "sentences": 2}
+    assert s["grounding"] == {
+        "citation_validity": 1.0,
+        "supported_rate": 0.5,
+        "llm_judge_supported_rate": None,
+        "citations": 1,
+        "sentences": 2,
+    }
     assert s["answer"]["key_fact_recall"] == 0.5 and s["answer"]["key_fact_recall_answered"] == 1.0
     assert s["latency_ms"]["p50"] == 100 and s["latency_ms"]["stages"]["retrieve"]["p50"] == 50
 
 
 def test_check_lists_every_metric_below_threshold():
-    result = {"suite": "s", "retrieval": {"recall@1": 0.5}, "refusal": {"f1": None},
-              "grounding": {"citation_validity": 1.0}, "latency_ms": {"p95": 900.0}}
-    failures = check(result, {"recall_at_1": 0.6, "citation_validity": 1.0, "refusal_f1": 0.1,
-                              "latency_p95_ms": 500, "nonsense": 1})
+    result = {
+        "suite": "s",
+        "retrieval": {"recall@1": 0.5},
+        "refusal": {"f1": None},
+        "grounding": {"citation_validity": 1.0},
+        "latency_ms": {"p95": 900.0},
+    }
+    failures = check(
+        result, {"recall_at_1": 0.6, "citation_validity": 1.0, "refusal_f1": 0.1, "latency_p95_ms": 500, "nonsense": 1}
+    )
     text = "\n".join(failures)
     assert "recall_at_1: 0.5000 < 0.6" in text
     assert "refusal_f1: not measured" in text
@@ -216,8 +247,14 @@ def test_headline_formatting_and_direction():
 
 
 def test_readme_table_renders_saved_results(tmp_path):
-    saved = {"suite": "seed", "n": 2, "retrieval": {"recall@1": 0.5}, "refusal": {"f1": 0.75},
-             "latency_ms": {"p50": 12.0}, "baseline": {"n": 2, "retrieval": {"recall@1": 0.25}, "refusal": {"f1": 0}}}
+    saved = {
+        "suite": "seed",
+        "n": 2,
+        "retrieval": {"recall@1": 0.5},
+        "refusal": {"f1": 0.75},
+        "latency_ms": {"p50": 12.0},
+        "baseline": {"n": 2, "retrieval": {"recall@1": 0.25}, "refusal": {"f1": 0}},
+    }
     (tmp_path / "seed.json").write_text(json.dumps(saved))
     (tmp_path / "gate_calibration.json").write_text(json.dumps({"tune": {}}))
     table = results_markdown(tmp_path)

@@ -36,8 +36,14 @@ def eval_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def tutor_eval(env: dict[str, str], *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tutor.cli", "eval", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "tutor.cli", "eval", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def assert_shape(summary: dict) -> None:
@@ -51,8 +57,9 @@ def assert_shape(summary: dict) -> None:
 
 def test_seed_json_with_baseline_and_report(eval_env, tmp_path):
     report = tmp_path / "report"
-    proc = tutor_eval(eval_env, "--suite", "seed", "--json", "--baseline", "naive", "--limit", "12",
-                      "--report", str(report))
+    proc = tutor_eval(
+        eval_env, "--suite", "seed", "--json", "--baseline", "naive", "--limit", "12", "--report", str(report)
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     assert result["suite"] == "seed" and result["n"] == 12
@@ -96,15 +103,33 @@ def test_user_dataset_and_corpus(eval_env, tmp_path):
     lessons.mkdir()
     (lessons / "volcanoes.md").write_text(
         "---\nid: volcanoes\ntitle: Volcanoes\n---\n# Volcanoes\n\nMagma that reaches the surface is called lava. "
-        "Shield volcanoes have gentle slopes built by runny basalt lava flows.\n", encoding="utf-8")
+        "Shield volcanoes have gentle slopes built by runny basalt lava flows.\n",
+        encoding="utf-8",
+    )
     (lessons / "tides.md").write_text(
         "---\nid: tides\ntitle: Tides\n---\n# Tides\n\nTides are caused mainly by the gravity of the Moon. "
-        "Spring tides happen when the Sun and Moon line up.\n", encoding="utf-8")
+        "Spring tides happen when the Sun and Moon line up.\n",
+        encoding="utf-8",
+    )
     rows = [
-        {"id": "u1", "question": "What is magma called when it reaches the surface?", "lesson_id": "volcanoes",
-         "answerable": True, "reference": "Lava.", "key_facts": ["lava"], "gold_lessons": ["volcanoes"]},
-        {"id": "u2", "question": "What mainly causes tides?", "lesson_id": "tides", "answerable": True,
-         "reference": "The gravity of the Moon.", "key_facts": ["gravity of the Moon"], "gold_lessons": ["tides"]},
+        {
+            "id": "u1",
+            "question": "What is magma called when it reaches the surface?",
+            "lesson_id": "volcanoes",
+            "answerable": True,
+            "reference": "Lava.",
+            "key_facts": ["lava"],
+            "gold_lessons": ["volcanoes"],
+        },
+        {
+            "id": "u2",
+            "question": "What mainly causes tides?",
+            "lesson_id": "tides",
+            "answerable": True,
+            "reference": "The gravity of the Moon.",
+            "key_facts": ["gravity of the Moon"],
+            "gold_lessons": ["tides"],
+        },
         {"id": "u3", "question": "Who won the 2018 World Cup final?", "lesson_id": "tides", "answerable": False},
     ]
     dataset = tmp_path / "mine.jsonl"
@@ -121,8 +146,11 @@ def test_user_dataset_and_corpus(eval_env, tmp_path):
 
 def test_bad_dataset_row_exits_2_with_line_number(eval_env, tmp_path):
     dataset = tmp_path / "bad.jsonl"
-    dataset.write_text('{"id": "a", "question": "Q?", "answerable": true, "key_facts": ["x"]}\n'
-                       '{"id": "b", "question": "", "answerable": true}\n', encoding="utf-8")
+    dataset.write_text(
+        '{"id": "a", "question": "Q?", "answerable": true, "key_facts": ["x"]}\n'
+        '{"id": "b", "question": "", "answerable": true}\n',
+        encoding="utf-8",
+    )
     proc = tutor_eval(eval_env, "--dataset", str(dataset), "--corpus", str(tmp_path))
     assert proc.returncode == 2
     assert "bad.jsonl:2" in proc.stderr and "`question`" in proc.stderr

@@ -45,7 +45,7 @@ def test_score_returns_every_sentence_best_first_with_offsets(fake_embedder) -> 
     assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
     assert all(0.0 <= s.score <= 1.0 for s in ranked)
     best = ranked[0]
-    assert TEXT[best.start - 100:best.end - 100] == best.text
+    assert TEXT[best.start - 100 : best.end - 100] == best.text
 
 
 def test_embeddings_are_cached_across_analyses(fake_embedder) -> None:

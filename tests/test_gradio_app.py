@@ -130,10 +130,24 @@ def body_of(markup: str) -> str:
     return markup.split("<details", 1)[0]
 
 
-def cite(n: int, quote: str = "A quoted sentence.", *, lesson_id: str = "lesson-a", title: str = "Lesson A",
-         section: str = "Lesson A > Basics") -> Citation:
-    return Citation(n=n, lesson_id=lesson_id, chunk_id=f"{lesson_id}#{n}", section=section, quote=quote,
-                    start=10 * n, end=10 * n + len(quote), title=title)
+def cite(
+    n: int,
+    quote: str = "A quoted sentence.",
+    *,
+    lesson_id: str = "lesson-a",
+    title: str = "Lesson A",
+    section: str = "Lesson A > Basics",
+) -> Citation:
+    return Citation(
+        n=n,
+        lesson_id=lesson_id,
+        chunk_id=f"{lesson_id}#{n}",
+        section=section,
+        quote=quote,
+        start=10 * n,
+        end=10 * n + len(quote),
+        title=title,
+    )
 
 
 def grounded(text: str, citations: list[Citation], lesson_id: str | None = "lesson-a", **kw) -> Answer:
@@ -141,8 +155,9 @@ def grounded(text: str, citations: list[Citation], lesson_id: str | None = "less
 
 
 def record(lesson_id: str = "lesson-a", title: str = "Lesson A", course: str = "Course 1") -> LessonRecord:
-    return LessonRecord(id=lesson_id, title=title, course=course, chunks=3, index_hash="h", path=f"{lesson_id}.md",
-                        source="test")
+    return LessonRecord(
+        id=lesson_id, title=title, course=course, chunks=3, index_hash="h", path=f"{lesson_id}.md", source="test"
+    )
 
 
 # --- escaping ----------------------------------------------------------------------------------------
@@ -156,8 +171,13 @@ def test_answer_text_html_never_becomes_live_markup(payload: str) -> None:
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_quote_section_and_title_html_never_become_live_markup(payload: str) -> None:
-    citation = cite(1, quote=f"Quote {payload} end.", lesson_id="other", title=f"Title {payload}",
-                    section=f"Title {payload} > Part {payload}")
+    citation = cite(
+        1,
+        quote=f"Quote {payload} end.",
+        lesson_id="other",
+        title=f"Title {payload}",
+        section=f"Title {payload} > Part {payload}",
+    )
     out = render_answer(grounded("An answer [1].", [citation], lesson_id=None))
     assert_no_live_markup(out)
     [item] = SourceItems(out).items
@@ -189,8 +209,11 @@ def test_text_that_merely_looks_like_an_entity_is_shown_verbatim() -> None:
 
 # --- citations and sources -------------------------------------------------------------------------
 def test_every_marker_has_a_source_entry_with_its_quote() -> None:
-    quotes = {1: "Fine-tuning changes the weights.", 2: "Prompting changes only the input.",
-              3: "Evaluate both on held-out data."}
+    quotes = {
+        1: "Fine-tuning changes the weights.",
+        2: "Prompting changes only the input.",
+        3: "Evaluate both on held-out data.",
+    }
     text = "Fine-tune to change behaviour [1]. Prompt first [2], and measure [3]. Both can help [1]."
     out = render_answer(grounded(text, [cite(n, q, section=f"Lesson A > Part {n}") for n, q in quotes.items()]))
 
@@ -216,7 +239,7 @@ def test_sources_are_folded_in_one_details_block_after_the_answer() -> None:
     assert len(details) == 1 and "tutor-sources" in (details[0].get("class") or "").split()
     order = [tag for tag, _ in parsed.tags]
     assert order.index("sup") < order.index("details"), "the sources come after the answer"
-    assert order[order.index("details"):][:3] == ["details", "summary", "ol"], "folded under a summary"
+    assert order[order.index("details") :][:3] == ["details", "summary", "ol"], "folded under a summary"
 
 
 def test_one_lesson_answer_names_the_section_only() -> None:
@@ -227,8 +250,10 @@ def test_one_lesson_answer_names_the_section_only() -> None:
 
 
 def test_all_lessons_answer_names_lesson_and_section() -> None:
-    citations = [cite(1, lesson_id="lesson-a", title="Lesson A", section="Lesson A > Costs"),
-                 cite(2, lesson_id="lesson-b", title="Lesson B", section="Lesson B > Risks")]
+    citations = [
+        cite(1, lesson_id="lesson-a", title="Lesson A", section="Lesson A > Costs"),
+        cite(2, lesson_id="lesson-b", title="Lesson B", section="Lesson B > Risks"),
+    ]
     items = SourceItems(render_answer(grounded("A [1] and B [2].", citations, lesson_id=None))).items
     assert "Lesson A" in items[0]["where"] and "Costs" in items[0]["where"]
     assert "Lesson B" in items[1]["where"] and "Risks" in items[1]["where"]
@@ -269,10 +294,24 @@ def test_no_citations_means_no_sources_block() -> None:
 
 def test_fallback_answer_still_shows_its_sources() -> None:
     quote = "The lesson says exactly this."
-    passage = Passage(chunk_id="lesson-a#1", lesson_id="lesson-a", title="Lesson A", course="C", section="Basics",
-                      text=quote, start=0, end=len(quote))
-    answer = grounded(f"{quote} [1]", [cite(1, quote)], backend="llamacpp", fallback=True,
-                      fallback_reason="backend failed", passages=[passage])
+    passage = Passage(
+        chunk_id="lesson-a#1",
+        lesson_id="lesson-a",
+        title="Lesson A",
+        course="C",
+        section="Basics",
+        text=quote,
+        start=0,
+        end=len(quote),
+    )
+    answer = grounded(
+        f"{quote} [1]",
+        [cite(1, quote)],
+        backend="llamacpp",
+        fallback=True,
+        fallback_reason="backend failed",
+        passages=[passage],
+    )
     out = render_answer(answer)
     assert "tutor-refusal" not in out
     assert "tutor-sources" in Parsed(out).classes()
@@ -295,8 +334,9 @@ def test_unicode_survives_in_answer_quote_and_section() -> None:
 
 # --- refusals and errors -------------------------------------------------------------------------------
 def test_refusal_is_a_callout_not_an_answer() -> None:
-    out = render_answer(Answer(answer="The lesson doesn't cover the capital of Australia.", refused=True,
-                               lesson_id="lesson-a"))
+    out = render_answer(
+        Answer(answer="The lesson doesn't cover the capital of Australia.", refused=True, lesson_id="lesson-a")
+    )
     parsed = Parsed(out)
     assert "tutor-refusal" in parsed.classes() and "tag" in parsed.classes()
     assert "tutor-sources" not in parsed.classes() and "tutor-error" not in parsed.classes()
@@ -317,8 +357,9 @@ def test_refusal_tag_says_which_scope_it_searched(lesson_id: str | None, tag: st
 
 
 def test_refusal_never_shows_sources_even_if_it_has_citations() -> None:
-    out = render_answer(Answer(answer="Not covered.", refused=True, citations=[cite(1, "Some quote.")],
-                               lesson_id="lesson-a"))
+    out = render_answer(
+        Answer(answer="Not covered.", refused=True, citations=[cite(1, "Some quote.")], lesson_id="lesson-a")
+    )
     assert "Some quote." not in out and "<details" not in out
 
 
@@ -331,8 +372,7 @@ def test_error_is_styled_apart_from_refusal() -> None:
 
 # --- message_text (what a rating stores) ------------------------------------------------------------
 def test_message_text_of_rendered_answer_drops_sources_and_markup() -> None:
-    answer = grounded("Paris is the capital [1]. It is big & old [2].",
-                      [cite(1, "QUOTE-ONE"), cite(2, "QUOTE-TWO")])
+    answer = grounded("Paris is the capital [1]. It is big & old [2].", [cite(1, "QUOTE-ONE"), cite(2, "QUOTE-TWO")])
     text = message_text(render_answer(answer))
     assert "QUOTE-ONE" not in text and "QUOTE-TWO" not in text and "Sources" not in text
     assert "<" not in text and "&amp;" not in text
@@ -349,13 +389,16 @@ def test_message_text_returns_escaped_markup_as_plain_text() -> None:
     assert "<b>bold</b>" in text
 
 
-@pytest.mark.parametrize("content", [
-    "hello world",
-    {"text": "hello world"},
-    {"content": "hello world"},
-    [{"text": "hello"}, "world"],
-    ("hello", {"type": "text", "text": "world"}),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "hello world",
+        {"text": "hello world"},
+        {"content": "hello world"},
+        [{"text": "hello"}, "world"],
+        ("hello", {"type": "text", "text": "world"}),
+    ],
+)
 def test_message_text_accepts_every_gradio_message_shape(content) -> None:
     assert message_text(content) == "hello world"
 
@@ -366,14 +409,17 @@ def test_message_text_of_unknown_shapes_is_empty(content) -> None:
 
 
 # --- scope and header ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("lesson_id", "course", "expected"), [
-    ("lesson-a", "Course 1", ("lesson-a", None)),
-    ("lesson-a", None, ("lesson-a", None)),
-    (ALL_LESSONS, "Course 1", (None, "Course 1")),
-    (ALL_LESSONS, None, (None, None)),
-    ("", "Course 1", (None, "Course 1")),
-    (None, "", (None, None)),
-])
+@pytest.mark.parametrize(
+    ("lesson_id", "course", "expected"),
+    [
+        ("lesson-a", "Course 1", ("lesson-a", None)),
+        ("lesson-a", None, ("lesson-a", None)),
+        (ALL_LESSONS, "Course 1", (None, "Course 1")),
+        (ALL_LESSONS, None, (None, None)),
+        ("", "Course 1", (None, "Course 1")),
+        (None, "", (None, None)),
+    ],
+)
 def test_scope_a_lesson_wins_all_lessons_means_the_course(lesson_id, course, expected) -> None:
     assert _scope(lesson_id, course) == expected
 
@@ -510,8 +556,10 @@ def test_starter_buttons_show_verified_questions_and_hide_the_rest() -> None:
     assert [(b.value, b.visible) for b in buttons] == [("What is chlorophyll?", True)] + [("", False)] * 2
 
 
-@pytest.mark.parametrize(("starters", "lesson_id"), [(FailingStarters(), "lesson-a"), (None, "lesson-a"),
-                                                     (FixedStarters(["Q?"]), ALL_LESSONS)])
+@pytest.mark.parametrize(
+    ("starters", "lesson_id"),
+    [(FailingStarters(), "lesson-a"), (None, "lesson-a"), (FixedStarters(["Q?"]), ALL_LESSONS)],
+)
 def test_starter_buttons_hidden_when_none_are_known(starters, lesson_id) -> None:
     label, *buttons = chat_over(FakeTutor(), starters).starter_buttons(lesson_id)
     assert label.visible is False and len(buttons) == N_STARTERS

@@ -57,8 +57,23 @@ def test_a_wheel_carries_the_bundled_lessons_prompts_and_parameters(tmp_path):
     import sys
     import zipfile
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(REPO)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
     shipped = {n.split("/share/lesson-tutor/corpus/", 1)[1] for n in names if "/share/lesson-tutor/corpus/" in n}
     lessons = {str(p.relative_to(REPO / "corpus")) for p in (REPO / "corpus").glob("*/*.md")}

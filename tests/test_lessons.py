@@ -26,16 +26,22 @@ def test_defaults_come_from_file_stem_heading_and_folder(tmp_path):
     assert lesson.course == "my course"
     part = [s for s in lesson.sections if s.title == "Part"][0]
     assert part.path == ("First Lesson", "Part")
-    assert lesson.text[part.start:part.end].startswith("## Part")
+    assert lesson.text[part.start : part.end].startswith("## Part")
 
 
 def test_plain_text_and_html_lessons(tmp_path):
     txt = load_lesson(write(tmp_path / "notes.txt", "Plain notes about gradients.\n"), tmp_path)
     assert txt.title == "Plain notes about gradients."
-    html = load_lesson(write(tmp_path / "page.html", (
-        "<html><head><title>Web Lesson</title><script>var x=1;</script></head><body><nav>Menu</nav>"
-        "<h1>Gradients</h1><p>A gradient points uphill.</p><ul><li>one</li><li>two</li></ul></body></html>"
-    )), tmp_path)
+    html = load_lesson(
+        write(
+            tmp_path / "page.html",
+            (
+                "<html><head><title>Web Lesson</title><script>var x=1;</script></head><body><nav>Menu</nav>"
+                "<h1>Gradients</h1><p>A gradient points uphill.</p><ul><li>one</li><li>two</li></ul></body></html>"
+            ),
+        ),
+        tmp_path,
+    )
     assert html.title == "Web Lesson"
     assert "# Gradients" in html.text and "- one" in html.text
     assert "Menu" not in html.text and "var x" not in html.text

@@ -15,8 +15,15 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 def chunk(text: str) -> str:
-    return "data: " + json.dumps({"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                                  "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]})
+    return "data: " + json.dumps(
+        {
+            "id": "1",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+        }
+    )
 
 
 class Handler(BaseHTTPRequestHandler):

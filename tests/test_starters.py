@@ -41,8 +41,17 @@ Draw a leaf.
 
 
 def make_lesson(text: str = LESSON_MD, lesson_id: str = "photo") -> LessonRecord:
-    return LessonRecord(id=lesson_id, title=text.splitlines()[0].lstrip("# "), course="Biology", chunks=3,
-                        index_hash="", path="", source="", text=text, sections=markdown_sections(text))
+    return LessonRecord(
+        id=lesson_id,
+        title=text.splitlines()[0].lstrip("# "),
+        course="Biology",
+        chunks=3,
+        index_hash="",
+        path="",
+        source="",
+        text=text,
+        sections=markdown_sections(text),
+    )
 
 
 @dataclass

@@ -23,8 +23,14 @@ LESSON_TITLE = "When to Fine-Tune vs When to Just Prompt: A Decision Framework"
 ANSWERABLE = "When should I fine-tune instead of prompting?"
 OFF_LESSON = "What is the capital of Australia?"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
@@ -86,8 +92,11 @@ def wait_for_streaming(page, timeout_s: float = 60) -> list[str]:
             text = ""
         if text and (not seen or seen[-1] != text):
             seen.append(text)
-        if page.locator("#chat .tutor-sources, #chat .tutor-refusal, #chat .tutor-error").count() and \
-                text and "▍" not in text:
+        if (
+            page.locator("#chat .tutor-sources, #chat .tutor-refusal, #chat .tutor-error").count()
+            and text
+            and "▍" not in text
+        ):
             break
         page.wait_for_timeout(40)
     return seen
@@ -118,7 +127,8 @@ def test_desktop_answer_sources_refusal_and_feedback(open_page, tutor_server):
         time.sleep(0.2)
     with sqlite3.connect(tutor_server.home / "feedback.sqlite3") as conn:
         question, rating, lesson = conn.execute(
-            "SELECT question, rating, lesson_id FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
+            "SELECT question, rating, lesson_id FROM feedback ORDER BY id DESC LIMIT 1"
+        ).fetchone()
     assert (question, rating, lesson) == (ANSWERABLE, "up", LESSON)
 
     ask(page, OFF_LESSON)

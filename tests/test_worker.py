@@ -81,4 +81,3 @@ def test_concurrent_callers_each_get_their_own_reply(echo):
     for t in threads:
         t.join(timeout=30)
     assert results == {i: f"caller {i} says hello" for i in range(4)}
-

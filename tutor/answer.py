@@ -66,5 +66,18 @@ class Answer:
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The public JSON of an answer (CLI `--json`, HTTP API)."""
     data = answer.to_dict(include_passages=False)
-    return {k: data[k] for k in ("answer", "refused", "citations", "backend", "fallback", "timings_ms", "dropped",
-                                 "gate", "lesson_id", "question")}
+    return {
+        k: data[k]
+        for k in (
+            "answer",
+            "refused",
+            "citations",
+            "backend",
+            "fallback",
+            "timings_ms",
+            "dropped",
+            "gate",
+            "lesson_id",
+            "question",
+        )
+    }

@@ -59,8 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge", choices=list(CHAT_BACKENDS), help="also judge claim support with this LLM backend")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--report", type=Path, help="write report.html, report.md, records.jsonl here")
-    p.add_argument("--results", type=Path, help="save complete suite runs here as <suite>.json "
-                   "(TUTOR_EVAL_RESULTS; default ./eval-results)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        help="save complete suite runs here as <suite>.json (TUTOR_EVAL_RESULTS; default ./eval-results)",
+    )
     p.add_argument("--check", action="store_true", help="exit 1 when a metric is below evals/thresholds.toml")
     p.add_argument("--json", action="store_true")
     return parser
@@ -83,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     settings = settings_from_args(args)
-    handler = {"ingest": cmd_ingest, "lessons": cmd_lessons, "ask": cmd_ask, "serve": cmd_serve,
-               "eval": cmd_eval}[args.command]
+    handler = {"ingest": cmd_ingest, "lessons": cmd_lessons, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}[
+        args.command
+    ]
     try:
         return handler(args, settings)
     except (UnknownLessonError, InvalidRequestError) as exc:
@@ -102,7 +106,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tutor.store.chroma import open_store
 
     report = ingest(
-        open_store(settings), settings.corpus, settings.chunk_tokens, rebuild=args.rebuild,
+        open_store(settings),
+        settings.corpus,
+        settings.chunk_tokens,
+        rebuild=args.rebuild,
         batch_size=settings.embed_batch,
     )
     if args.json:
@@ -110,8 +117,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         data.pop("seconds")
         print(json.dumps(data))
     else:
-        print(f"{report.lessons} lessons, {report.chunks} chunks: embedded {report.embedded}, "
-              f"unchanged {report.unchanged} lessons, removed {report.removed} ({report.seconds:.1f}s)")
+        print(
+            f"{report.lessons} lessons, {report.chunks} chunks: embedded {report.embedded}, "
+            f"unchanged {report.unchanged} lessons, removed {report.removed} ({report.seconds:.1f}s)"
+        )
         for err in report.errors:
             print(f"error: {err['path']}: {err['error']}", file=sys.stderr)
     return 1 if args.strict and report.errors else 0
@@ -139,7 +148,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(answer.answer)
         for c in answer.citations:
-            print(f"  [{c.n}] {c.lesson_id} · {c.section or c.title}: \"{c.quote}\"")
+            print(f'  [{c.n}] {c.lesson_id} · {c.section or c.title}: "{c.quote}"')
     return 0
 
 

@@ -60,9 +60,16 @@ def _log_ask(state: AskState) -> None:
     decision, answer = state.decision, state.answer
     scope = state.scope.lesson_id or (f"course {state.scope.course}" if state.scope.course else "all lessons")
     timings = " ".join(f"{k}={v:.0f}ms" for k, v in state.timings.items())
-    log.info("ask scope=%s gate=%s/%.3f %s backend=%s%s %s", scope, decision.layer, decision.score,
-             "refused" if answer.refused else f"cited={len(answer.citations)}", answer.backend,
-             " fallback" if answer.fallback else "", timings)
+    log.info(
+        "ask scope=%s gate=%s/%.3f %s backend=%s%s %s",
+        scope,
+        decision.layer,
+        decision.score,
+        "refused" if answer.refused else f"cited={len(answer.citations)}",
+        answer.backend,
+        " fallback" if answer.fallback else "",
+        timings,
+    )
 
 
 class Tutor:
@@ -91,8 +98,8 @@ class Tutor:
             | RunnableLambda(self._analyse, name="evidence")
             | RunnableLambda(self._gate, name="gate")
         )
-        self.respond: Runnable = (
-            RunnableLambda(self._answer, name="answer") | RunnableLambda(self._verify_and_cite, name="verify_cite")
+        self.respond: Runnable = RunnableLambda(self._answer, name="answer") | RunnableLambda(
+            self._verify_and_cite, name="verify_cite"
         )
         self.runnable: Runnable = self.understand | self.respond
 
@@ -115,7 +122,10 @@ class Tutor:
     # --- lessons -------------------------------------------------------------------------------
     def ingest(self, roots: list[Path] | None = None, rebuild: bool = False) -> IngestReport:
         report = ingest(
-            self.store, roots or list(self.settings.corpus), self.settings.chunk_tokens, rebuild,
+            self.store,
+            roots or list(self.settings.corpus),
+            self.settings.chunk_tokens,
+            rebuild,
             self.settings.embed_batch,
         )
         self.retriever.refresh()
@@ -180,9 +190,7 @@ class Tutor:
 
     # --- steps (each takes and returns the AskState) -------------------------------------------
     def _condense(self, state: AskState) -> AskState:
-        state.standalone = (
-            self.backend.condense(state.question, state.history) if state.history else state.question
-        )
+        state.standalone = self.backend.condense(state.question, state.history) if state.history else state.question
         return state
 
     def _retrieve(self, state: AskState) -> AskState:
@@ -249,8 +257,12 @@ class Tutor:
             lesson_id=state.scope.lesson_id,
             passages=passages,
             dropped=cited.dropped,
-            gate={"answerable": decision.answerable, "score": round(decision.score, 4), "layer": decision.layer,
-                  "reason": decision.reason},
+            gate={
+                "answerable": decision.answerable,
+                "score": round(decision.score, 4),
+                "layer": decision.layer,
+                "reason": decision.reason,
+            },
         )
         _log_ask(state)
         return state

@@ -85,23 +85,34 @@ class Settings(BaseSettings):
         default_factory=lambda: (bundled_corpus(),), description="Lesson folders to index, `:`-separated."
     )
     chroma_url: str = Field("", description="`http://host:port` of a `chroma run` server; empty = embedded.")
-    embed_model: str = Field(default_factory=default_embed_model,
-                             description="Sentence-transformers model: path or hub id.")
+    embed_model: str = Field(
+        default_factory=default_embed_model, description="Sentence-transformers model: path or hub id."
+    )
     embed_batch: int = Field(32, ge=1, description="Embedding batch size.")
     chunk_tokens: int = Field(200, ge=16, description="Chunk budget in model word pieces (below the model's limit).")
-    llm: str = Field("extractive", description="Answer backend: " + ", ".join(
-        f"`{name}`" for name in BACKENDS) + " (`extractive`: no LLM).")
-    llm_base_url: str = Field("http://127.0.0.1:8000/v1",
-                              description="OpenAI-compatible endpoint for `openai`, e.g. `http://127.0.0.1:8000/v1`.")
-    llm_model: str = Field("", description="Model name (`openai`) or GGUF path (`llamacpp`; default: the bundled "
-                                           "SmolLM2-135M-Instruct).")
-    llm_api_key: str = Field("", validation_alias=AliasChoices("llm_api_key", "OPENAI_API_KEY"),
-                             description="Key for the `openai` backend (any string for local servers).")
+    llm: str = Field(
+        "extractive",
+        description="Answer backend: " + ", ".join(f"`{name}`" for name in BACKENDS) + " (`extractive`: no LLM).",
+    )
+    llm_base_url: str = Field(
+        "http://127.0.0.1:8000/v1",
+        description="OpenAI-compatible endpoint for `openai`, e.g. `http://127.0.0.1:8000/v1`.",
+    )
+    llm_model: str = Field(
+        "", description="Model name (`openai`) or GGUF path (`llamacpp`; default: the bundled SmolLM2-135M-Instruct)."
+    )
+    llm_api_key: str = Field(
+        "",
+        validation_alias=AliasChoices("llm_api_key", "OPENAI_API_KEY"),
+        description="Key for the `openai` backend (any string for local servers).",
+    )
     reranker: str = Field("", description="Cross-encoder path or id for reranking; empty = off.")
     top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), description="Origins allowed to call the HTTP API from a browser, `,`-separated (e.g. "
-                        "`https://school.example`; `*` = any). Default empty = same-origin only.")
+        (),
+        description="Origins allowed to call the HTTP API from a browser, `,`-separated (e.g. "
+        "`https://school.example`; `*` = any). Default empty = same-origin only.",
+    )
 
     @field_validator("corpus", mode="before")
     @classmethod
@@ -147,8 +158,11 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, _MappingEnvSource(settings_cls)

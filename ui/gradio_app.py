@@ -34,7 +34,8 @@ CURSOR = " ▍"
 
 # System fonts only: the stock themes pull web fonts, and this page must not call out to any CDN.
 THEME = gr.themes.Soft(
-    primary_hue="indigo", neutral_hue="slate",
+    primary_hue="indigo",
+    neutral_hue="slate",
     font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
 )
@@ -75,10 +76,14 @@ CSS = """
 }
 """
 
-HEADER = ("## Curious about {topic}?\n"
-          "Ask anything about {what}. I'll answer using just what you're reading — short, friendly, grounded.")
-PLACEHOLDER = ("**Ask me about this lesson.**<br>I only use what the lesson says, and I'll show you the passage "
-               "each answer comes from.")
+HEADER = (
+    "## Curious about {topic}?\n"
+    "Ask anything about {what}. I'll answer using just what you're reading — short, friendly, grounded."
+)
+PLACEHOLDER = (
+    "**Ask me about this lesson.**<br>I only use what the lesson says, and I'll show you the passage "
+    "each answer comes from."
+)
 REFUSAL_TAG = "Not in this lesson"
 REFUSAL_TAG_ALL = "Not in these lessons"
 UNKNOWN_LESSON = "I can't find that lesson any more — please pick a lesson from the list above."
@@ -108,20 +113,23 @@ def render_answer(answer: Answer) -> str:
         # Asked about one lesson, every source is that lesson: name the section only.
         parts = [section] if section and c.lesson_id == answer.lesson_id else [title, section]
         where = " · ".join(html.escape(part) for part in parts if part)
-        items.append(f"<li><span class=\"where\">[{c.n}] {where}</span>"
-                     f"<blockquote>“{html.escape(c.quote.strip())}”</blockquote></li>")
-    return (f"{body}\n\n<details class=\"tutor-sources\"><summary>Sources ({len(answer.citations)})</summary>"
-            f"<ol>{''.join(items)}</ol></details>")
+        items.append(
+            f'<li><span class="where">[{c.n}] {where}</span>'
+            f"<blockquote>“{html.escape(c.quote.strip())}”</blockquote></li>"
+        )
+    return (
+        f'{body}\n\n<details class="tutor-sources"><summary>Sources ({len(answer.citations)})</summary>'
+        f"<ol>{''.join(items)}</ol></details>"
+    )
 
 
 def render_refusal(text: str, tag: str = REFUSAL_TAG) -> str:
     """A refusal is an answer, not an error: a calm callout saying the lesson doesn't cover it."""
-    return (f"<div class=\"tutor-refusal\"><span class=\"tag\">{tag}</span>"
-            f"{html.escape(text, quote=False)}</div>")
+    return f'<div class="tutor-refusal"><span class="tag">{tag}</span>{html.escape(text, quote=False)}</div>'
 
 
 def render_error(text: str) -> str:
-    return f"<div class=\"tutor-error\">{html.escape(text, quote=False)}</div>"
+    return f'<div class="tutor-error">{html.escape(text, quote=False)}</div>'
 
 
 def message_text(content: Any) -> str:
@@ -150,8 +158,13 @@ def _scope(lesson_id: str | None, course: str | None) -> tuple[str | None, str |
 class TutorChat:
     """Event handlers bound to one tutor; `build_ui` wires them to components."""
 
-    def __init__(self, tutor: Tutor, starters: StarterQuestions | None, feedback: FeedbackStore,
-                 ask_lock: AbstractContextManager | None = None) -> None:
+    def __init__(
+        self,
+        tutor: Tutor,
+        starters: StarterQuestions | None,
+        feedback: FeedbackStore,
+        ask_lock: AbstractContextManager | None = None,
+    ) -> None:
         self.tutor = tutor
         self.starters = starters
         self.feedback = feedback
@@ -193,8 +206,12 @@ class TutorChat:
 
     def on_course(self, course: str | None) -> tuple:
         """A new course shows its lessons, starting on "All lessons in this course"."""
-        return (gr.Dropdown(choices=self.lesson_choices(course), value=ALL_LESSONS),
-                header_markdown(None, course), [], [])
+        return (
+            gr.Dropdown(choices=self.lesson_choices(course), value=ALL_LESSONS),
+            header_markdown(None, course),
+            [],
+            [],
+        )
 
     def on_lesson(self, lesson_id: str | None, course: str | None) -> tuple:
         """A new lesson is a new conversation: the greeting changes and the chat starts empty."""
@@ -214,8 +231,13 @@ class TutorChat:
         return [label, *buttons]
 
     # Asking ----------------------------------------------------------------------------------------
-    def stream_markdown(self, message: str, lesson_id: str | None, course: str | None = None,
-                        history: list[dict[str, str]] | None = None) -> Iterator[tuple[str, Answer | None]]:
+    def stream_markdown(
+        self,
+        message: str,
+        lesson_id: str | None,
+        course: str | None = None,
+        history: list[dict[str, str]] | None = None,
+    ) -> Iterator[tuple[str, Answer | None]]:
         """(markdown so far, final Answer or None): the streamed text, then the rendered answer."""
         lesson, course = _scope(lesson_id, course)
         text = ""
@@ -232,8 +254,9 @@ class TutorChat:
             log.exception("chat failed for %r (lesson %s)", message, lesson_id)
             yield render_error(public_error(exc)[1]), None
 
-    def respond(self, message: str, lesson_id: str | None, course: str | None, messages: list | None,
-                history: list | None) -> Iterator[tuple]:
+    def respond(
+        self, message: str, lesson_id: str | None, course: str | None, messages: list | None, history: list | None
+    ) -> Iterator[tuple]:
         """The UI's chat handler: yields (chat messages, cleared textbox, tutor history) as the answer grows."""
         messages = list(messages or [])
         history = list(history or [])
@@ -243,7 +266,7 @@ class TutorChat:
             return
         messages += [{"role": "user", "content": message}, {"role": "assistant", "content": CURSOR.strip()}]
         yield messages, "", history
-        for markdown, answer in self.stream_markdown(message, lesson_id, course, history[-2 * HISTORY_TURNS:]):
+        for markdown, answer in self.stream_markdown(message, lesson_id, course, history[-2 * HISTORY_TURNS :]):
             messages[-1] = {"role": "assistant", "content": markdown}
             if answer is not None:
                 history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
@@ -275,8 +298,14 @@ class TutorChat:
         if not rating:
             return
         messages = list(messages or [])
-        question = next((message_text(m.get("content")) for m in reversed(messages[:index])
-                         if isinstance(m, dict) and m.get("role") == "user"), "")
+        question = next(
+            (
+                message_text(m.get("content"))
+                for m in reversed(messages[:index])
+                if isinstance(m, dict) and m.get("role") == "user"
+            ),
+            "",
+        )
         lesson = None if lesson_id in (None, "", ALL_LESSONS) else lesson_id
         try:
             self.feedback.add(question, message_text(data.value), lesson, rating)
@@ -287,8 +316,12 @@ class TutorChat:
         gr.Info("Thanks for the feedback!")
 
 
-def build_ui(tutor: Tutor, starters: StarterQuestions | None, feedback: FeedbackStore,
-             ask_lock: AbstractContextManager | None = None) -> gr.Blocks:
+def build_ui(
+    tutor: Tutor,
+    starters: StarterQuestions | None,
+    feedback: FeedbackStore,
+    ask_lock: AbstractContextManager | None = None,
+) -> gr.Blocks:
     """The Blocks app. Theme and CSS are applied when mounting (`THEME`, `CSS`; see `ui.server`)."""
     app = TutorChat(tutor, starters, feedback, ask_lock)
     # Start on the first lesson so the page is usable before `on_load` (which honours ?lesson=) has run.
@@ -297,42 +330,73 @@ def build_ui(tutor: Tutor, starters: StarterQuestions | None, feedback: Feedback
     with gr.Blocks(title="Lesson tutor", fill_width=False) as demo:
         header = gr.Markdown(header_markdown(first, first_course), elem_id="tutor-header")
         with gr.Row(equal_height=True):
-            course = gr.Dropdown(label="Course", choices=app.course_choices(), value=first_course, scale=1,
-                                 min_width=150, elem_id="course")
-            lesson = gr.Dropdown(label="Lesson", choices=app.lesson_choices(first_course),
-                                 value=first.id if first else ALL_LESSONS, scale=2, min_width=200, elem_id="lesson")
+            course = gr.Dropdown(
+                label="Course",
+                choices=app.course_choices(),
+                value=first_course,
+                scale=1,
+                min_width=150,
+                elem_id="course",
+            )
+            lesson = gr.Dropdown(
+                label="Lesson",
+                choices=app.lesson_choices(first_course),
+                value=first.id if first else ALL_LESSONS,
+                scale=2,
+                min_width=200,
+                elem_id="lesson",
+            )
         chatbot = gr.Chatbot(
-            label="Tutor", show_label=False, elem_id="chat", height="56vh", min_height=300,
-            placeholder=PLACEHOLDER, feedback_options=("Like", "Dislike"), buttons=["copy"],
-            layout="bubble", sanitize_html=True, autoscroll=True,
+            label="Tutor",
+            show_label=False,
+            elem_id="chat",
+            height="56vh",
+            min_height=300,
+            placeholder=PLACEHOLDER,
+            feedback_options=("Like", "Dislike"),
+            buttons=["copy"],
+            layout="bubble",
+            sanitize_html=True,
+            autoscroll=True,
         )
         starters_label = gr.Markdown("Try asking:", visible=False, elem_id="starters-label")
         with gr.Row(elem_id="starters"):
-            buttons = [gr.Button("", visible=False, size="sm", variant="secondary", min_width=160)
-                       for _ in range(N_STARTERS)]
+            buttons = [
+                gr.Button("", visible=False, size="sm", variant="secondary", min_width=160) for _ in range(N_STARTERS)
+            ]
         with gr.Row(equal_height=True):
             textbox = gr.Textbox(
-                placeholder="Ask about this lesson…", show_label=False, container=False, scale=5,
-                max_length=2000, autofocus=True, submit_btn="Ask", elem_id="question",
+                placeholder="Ask about this lesson…",
+                show_label=False,
+                container=False,
+                scale=5,
+                max_length=2000,
+                autofocus=True,
+                submit_btn="Ask",
+                elem_id="question",
             )
         clear = gr.Button("New conversation", size="sm", variant="secondary", elem_id="clear")
         history = gr.State([])
 
         starter_outputs = [starters_label, *buttons]
         chat_io = dict(inputs=[textbox, lesson, course, chatbot, history], outputs=[chatbot, textbox, history])
-        demo.load(app.on_load, inputs=None, outputs=[course, lesson, header, chatbot, history],
-                  api_visibility="private").then(
-            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
-        course.input(app.on_course, inputs=[course], outputs=[lesson, header, chatbot, history],
-                     api_visibility="private").then(
-            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
-        lesson.input(app.on_lesson, inputs=[lesson, course], outputs=[header, chatbot, history],
-                     api_visibility="private").then(
-            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
+        demo.load(
+            app.on_load, inputs=None, outputs=[course, lesson, header, chatbot, history], api_visibility="private"
+        ).then(app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
+        course.input(
+            app.on_course, inputs=[course], outputs=[lesson, header, chatbot, history], api_visibility="private"
+        ).then(app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
+        lesson.input(
+            app.on_lesson, inputs=[lesson, course], outputs=[header, chatbot, history], api_visibility="private"
+        ).then(app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
         textbox.submit(app.respond, **chat_io, api_visibility="private")
         for button in buttons:
-            button.click(app.respond, inputs=[button, lesson, course, chatbot, history],
-                         outputs=[chatbot, textbox, history], api_visibility="private")
+            button.click(
+                app.respond,
+                inputs=[button, lesson, course, chatbot, history],
+                outputs=[chatbot, textbox, history],
+                api_visibility="private",
+            )
         clear.click(lambda: ([], []), inputs=None, outputs=[chatbot, history], api_visibility="private")
         chatbot.like(app.on_like, inputs=[chatbot, lesson], outputs=None, api_visibility="private")
         gr.api(app.chat, api_name="chat")

@@ -98,8 +98,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
         print(f"error: the tutor could not start: {exc}", file=sys.stderr, flush=True)
         sock.close()
         return 1
-    server = _Server(uvicorn.Config(app, host=host, port=sock.getsockname()[1], log_level="warning",
-                                    lifespan="on", timeout_graceful_shutdown=5))
+    server = _Server(
+        uvicorn.Config(
+            app, host=host, port=sock.getsockname()[1], log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+        )
+    )
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

@@ -44,6 +44,6 @@ def draft_sentences(text: str) -> list[str]:
 
 def parse_draft(text: str, lead: str = "") -> Draft:
     """A model's free text as claims: the one place answer text is parsed (LLM output is text)."""
-    body = text[len(lead):] if lead and text.startswith(lead) else text
+    body = text[len(lead) :] if lead and text.startswith(lead) else text
     claims = [Claim(strip_markers(s).strip(), tuple(marker_numbers(s))) for s in draft_sentences(body)]
     return Draft([c for c in claims if c.text], lead)

@@ -79,7 +79,7 @@ def list_context(sentence: Sentence) -> str:
     text = sentence.passage.text
     offset = sentence.start - sentence.passage.start
     line_start = text.rfind("\n", 0, offset) + 1
-    if not re.match(r"\s*(?:[-*+]|\d+[.)])\s", text[line_start:offset + 1]):
+    if not re.match(r"\s*(?:[-*+]|\d+[.)])\s", text[line_start : offset + 1]):
         return ""
     for line in reversed(text[:line_start].splitlines()):
         stripped = line.strip()

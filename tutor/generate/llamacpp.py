@@ -30,7 +30,8 @@ class LlamaCppBackend(ChatBackend):
         self.model_path = model_path
         self.worker = ChildWorker(
             [sys.executable, "-m", "tutor.generate.llamacpp_worker", model_path, str(n_ctx)],
-            name="llama.cpp", start_timeout=start_timeout,
+            name="llama.cpp",
+            start_timeout=start_timeout,
         )
         try:  # load now: a model that cannot load is reported at start, not on the first ask
             self.worker.start()

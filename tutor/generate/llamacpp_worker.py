@@ -42,7 +42,9 @@ def _generate(llm: Any, request: dict, cancelled: set[int], send) -> None:
     rid = int(request["id"])
     try:
         for part in llm.create_chat_completion(
-            messages=request["messages"], max_tokens=int(request.get("max_tokens", 200)), temperature=0.0,
+            messages=request["messages"],
+            max_tokens=int(request.get("max_tokens", 200)),
+            temperature=0.0,
             stream=True,
         ):
             if rid in cancelled:

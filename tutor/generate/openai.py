@@ -16,12 +16,21 @@ from tutor.settings import Settings
 class OpenAIBackend(ChatBackend):
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 120.0,
-                 connect_timeout: float = 5.0, retries: int = 1) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        timeout: float = 120.0,
+        connect_timeout: float = 5.0,
+        retries: int = 1,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model or "default"
         self.client = openai.OpenAI(
-            base_url=self.base_url, api_key=api_key or "none", max_retries=retries,
+            base_url=self.base_url,
+            api_key=api_key or "none",
+            max_retries=retries,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
         )
 
@@ -33,7 +42,11 @@ class OpenAIBackend(ChatBackend):
         """Stream the reply; a server that is down, errs or sends malformed data is unavailable, not a bad ask."""
         try:
             stream = self.client.chat.completions.create(
-                model=self.model, messages=messages, max_tokens=max_tokens, temperature=0, stream=True,
+                model=self.model,
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=0,
+                stream=True,
             )
             with stream:
                 for chunk in stream:

@@ -33,8 +33,9 @@ class WorkerDiedError(BackendUnavailableError):
 class ChildWorker:
     """One child process speaking the JSON-lines protocol of `tutor.generate.llamacpp_worker`."""
 
-    def __init__(self, command: list[str], name: str, start_timeout: float = 180.0,
-                 reply_timeout: float = 300.0) -> None:
+    def __init__(
+        self, command: list[str], name: str, start_timeout: float = 180.0, reply_timeout: float = 300.0
+    ) -> None:
         self.command = command
         self.name = name
         self.start_timeout = start_timeout
@@ -69,8 +70,13 @@ class ChildWorker:
         self.last_exit = ""
         self._closing = False
         process = subprocess.Popen(
-            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8", bufsize=1,
+            self.command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
         )
         self.starts += 1
         self._stderr_reader = threading.Thread(target=self._drain_stderr, args=(process,), daemon=True)

@@ -77,10 +77,18 @@ def _attach(claim: str, quote: Sentence, key_to_n: dict[tuple[str, int], int], r
     if key not in key_to_n:
         key_to_n[key] = len(key_to_n) + 1
         p = quote.passage
-        result.citations.append(Citation(
-            n=key_to_n[key], lesson_id=p.lesson_id, chunk_id=p.chunk_id, section=quote_section(quote),
-            quote=quote.text, start=quote.start, end=quote.end, title=p.title,
-        ))
+        result.citations.append(
+            Citation(
+                n=key_to_n[key],
+                lesson_id=p.lesson_id,
+                chunk_id=p.chunk_id,
+                section=quote_section(quote),
+                quote=quote.text,
+                start=quote.start,
+                end=quote.end,
+                title=p.title,
+            )
+        )
     return f"{claim} [{key_to_n[key]}]"
 
 

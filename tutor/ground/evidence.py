@@ -35,7 +35,6 @@ from tutor.text import code_spans, in_spans, sentence_spans
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Sentence:
     """One sentence of one passage; `start`/`end` are offsets in the lesson text."""
@@ -70,7 +69,7 @@ def split_sentences(passage: Passage) -> list[Sentence]:
         body = text[a:b]
         marker = re.match(r"(?:[-*+]\s+|\d+[.)]\s+|>\s*)", body)
         if marker:
-            a, body = a + marker.end(), body[marker.end():]
+            a, body = a + marker.end(), body[marker.end() :]
         if body and not body.startswith("#") and not in_spans(a, code) and is_prose(body):
             out.append(Sentence(body, passage, passage.start + a, passage.start + a + len(body)))
     return out
@@ -135,8 +134,14 @@ class EvidenceScorer:
         sentences = [s for group in groups for s in group]
         passage_cos = max((p.score for p in passages), default=0.0)
         if not sentences:
-            overall = {"cos_max": passage_cos, "cov_all": 0.0, "frac_terms": 0.0, "ent_miss_all": 1.0,
-                       "num_miss_all": float(bool(query.numbers)), "n_stems": float(len(set(query.stems)))}
+            overall = {
+                "cos_max": passage_cos,
+                "cov_all": 0.0,
+                "frac_terms": 0.0,
+                "ent_miss_all": 1.0,
+                "num_miss_all": float(bool(query.numbers)),
+                "n_stems": float(len(set(query.stems))),
+            }
             return EvidenceAnalysis(query, [], [], [], overall)
         vectors = self.cache.get([question] + [s.text for s in sentences])
         cos = [float(c) for c in vectors[1:] @ vectors[0]]
@@ -151,21 +156,23 @@ class EvidenceScorer:
                 i = offset + j
                 lo, hi = offset + max(0, j - 1), offset + min(len(group), j + 2)
                 window = profiles[i].merged(profiles[k] for k in range(lo, hi) if k != i)
-                features.append({
-                    "cos_s": cos[i],
-                    "cos_w": max(cos[lo:hi]),
-                    "cos_gap": cos[i] - best_cos,
-                    "cov_s": coverage(query, profiles[i], weights),
-                    "cov_w": coverage(query, window, weights),
-                    "miss_rare_w": missing_rare(query, window, weights),
-                    "bigram_w": bigram_coverage(query, window),
-                    "ent_miss_w": entity_missing(query, window),
-                    "num_miss_w": number_missing(query, window),
-                    "type_miss_s": type_missing(query, profiles[i]),
-                    "neg_miss_w": negation_mismatch(query, window),
-                    "has_ent": float(bool(query.entities)),
-                    "has_num": float(bool(query.numbers)),
-                })
+                features.append(
+                    {
+                        "cos_s": cos[i],
+                        "cos_w": max(cos[lo:hi]),
+                        "cos_gap": cos[i] - best_cos,
+                        "cov_s": coverage(query, profiles[i], weights),
+                        "cov_w": coverage(query, window, weights),
+                        "miss_rare_w": missing_rare(query, window, weights),
+                        "bigram_w": bigram_coverage(query, window),
+                        "ent_miss_w": entity_missing(query, window),
+                        "num_miss_w": number_missing(query, window),
+                        "type_miss_s": type_missing(query, profiles[i]),
+                        "neg_miss_w": negation_mismatch(query, window),
+                        "has_ent": float(bool(query.entities)),
+                        "has_num": float(bool(query.numbers)),
+                    }
+                )
             offset += len(group)
         unique = set(query.stems)
         overall = {

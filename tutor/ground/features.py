@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
-_NEGATIONS = frozenset("not no never none neither nor without cannot isn't aren't wasn't weren't don't doesn't "
-                       "didn't won't can't couldn't shouldn't hasn't haven't hadn't".split())
+_NEGATIONS = frozenset(
+    "not no never none neither nor without cannot isn't aren't wasn't weren't don't doesn't "
+    "didn't won't can't couldn't shouldn't hasn't haven't hadn't".split()
+)
 # Capitalized words that start questions or commands but are not entities.
 _LEADING = STOPWORDS | frozenset(
     "name list give describe explain tell define identify state please according besides other along through "
@@ -43,16 +45,31 @@ _DATE_WORDS = _NUMBER_WORDS | frozenset(
     "decade decades year years bc ad bce ce spring summer autumn fall winter".split()
 )
 _QTYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("number", re.compile(r"\bhow (many|much|long|old|far|large|big|tall|high|often|fast)\b|\bwhat (percentage|"
-                          r"percent|number|amount|proportion|fraction)\b")),
+    (
+        "number",
+        re.compile(
+            r"\bhow (many|much|long|old|far|large|big|tall|high|often|fast)\b|\bwhat (percentage|"
+            r"percent|number|amount|proportion|fraction)\b"
+        ),
+    ),
     # "when"/"where"/"who" ask for a date/place/person only when they lead the question ("What should I do when
     # training fails?" asks for an action, not a date), and "when" only in the past tense ("When should I use
     # RAG?" asks for a condition; "When did the war end?" for a date).
-    ("date", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?when\s+(?:did|was|were|had)\b|"
-                        r"\b(what|which|in what) (year|century|decade|date|month|day|time period|era)\b")),
+    (
+        "date",
+        re.compile(
+            r"^\W*(?:(?:and|so|but|then)\s+)?when\s+(?:did|was|were|had)\b|"
+            r"\b(what|which|in what) (year|century|decade|date|month|day|time period|era)\b"
+        ),
+    ),
     ("person", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?who(m|se)?\b|\b(by|to|for|with) whom\b")),
-    ("place", re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?where\b|"
-                         r"\b(what|which) (country|city|state|region|continent|town|place|location)\b")),
+    (
+        "place",
+        re.compile(
+            r"^\W*(?:(?:and|so|but|then)\s+)?where\b|"
+            r"\b(what|which) (country|city|state|region|continent|town|place|location)\b"
+        ),
+    ),
 )
 
 
@@ -101,8 +118,7 @@ class QueryProfile:
             entities.update(content_stems(quoted))
         nums = numbers(text)
         entities -= nums
-        return cls(text, tuple(content_stems(text)), frozenset(entities), frozenset(nums), qtype,
-                   has_negation(text))
+        return cls(text, tuple(content_stems(text)), frozenset(entities), frozenset(nums), qtype, has_negation(text))
 
 
 @dataclass
@@ -121,12 +137,26 @@ class TextProfile:
     def of(cls, text: str) -> TextProfile:
         seq = content_stems(text)
         words = {w.lower() for w in _WORD.findall(text)}
-        return cls(text, set(seq), set(zip(seq, seq[1:], strict=False)), numbers(text),
-                   {stem(w) for w in capitalized(text, skip_first=False)}, words, has_negation(text))
+        return cls(
+            text,
+            set(seq),
+            set(zip(seq, seq[1:], strict=False)),
+            numbers(text),
+            {stem(w) for w in capitalized(text, skip_first=False)},
+            words,
+            has_negation(text),
+        )
 
     def merged(self, others: Iterable[TextProfile]) -> TextProfile:
-        out = TextProfile(self.text, set(self.stems), set(self.bigrams), set(self.numbers), set(self.caps),
-                          set(self.lower_words), self.negated)
+        out = TextProfile(
+            self.text,
+            set(self.stems),
+            set(self.bigrams),
+            set(self.numbers),
+            set(self.caps),
+            set(self.lower_words),
+            self.negated,
+        )
         for other in others:
             out.stems |= other.stems
             out.bigrams |= other.bigrams
@@ -225,14 +255,22 @@ class LinearModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LinearModel:
         n = len(data["features"])
-        return cls(tuple(data["features"]), tuple(float(w) for w in data["weights"]), float(data["bias"]),
-                   tuple(float(m) for m in data.get("mean", [0.0] * n)),
-                   tuple(float(s) or 1.0 for s in data.get("scale", [1.0] * n)))
+        return cls(
+            tuple(data["features"]),
+            tuple(float(w) for w in data["weights"]),
+            float(data["bias"]),
+            tuple(float(m) for m in data.get("mean", [0.0] * n)),
+            tuple(float(s) or 1.0 for s in data.get("scale", [1.0] * n)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": list(self.features), "weights": [round(w, 6) for w in self.weights],
-                "bias": round(self.bias, 6), "mean": [round(m, 6) for m in self.mean],
-                "scale": [round(s, 6) for s in self.scale]}
+        return {
+            "features": list(self.features),
+            "weights": [round(w, 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "mean": [round(m, 6) for m in self.mean],
+            "scale": [round(s, 6) for s in self.scale],
+        }
 
 
 def sigmoid(x: float) -> float:

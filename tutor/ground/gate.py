@@ -24,36 +24,42 @@ from tutor.ground.features import LinearModel, load_params
 log = logging.getLogger(__name__)
 
 _ANY = r"(?:all|any|every|the|your|my|previous|prior|above|earlier|preceding|former|original|these|those|of|\s)*"
-_RULES = r"(?:instructions?|rules?|prompts?|guidelines?|directions?|directives?|constraints?|restrictions?|" \
-         r"guardrails?|polic(?:y|ies)|context|lessons?|system message|programming|training)"
-INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p in (
-    rf"\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect)\b{_ANY}{_RULES}\b",
-    r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|all that|what you (?:were|have been) told)\b",
-    r"\b(?:do not|don'?t|stop|no need to)\s+(?:use|using|rely on|follow|stick to|consult)\s+(?:the|this|your)\s+"
-    r"(?:lessons?|context|passages?|sources?|rules?|instructions?)\b",
-    r"\b(?:from|using|with|use)\s+(?:only\s+)?your\s+own\s+(?:knowledge|opinion|training|memory)\b",
-    r"\bwhat you already know\b",
-    r"\byou\s+are\s+(?:now|no longer)\b|\byou'?re\s+(?:now|no longer)\b",
-    r"\bfrom now on\b.*\byou\b",
-    r"\b(?:pretend|imagine)\s+(?:to be|you(?:'re| are)?|that you)\b",
-    r"\b(?:act|behave|respond|answer)\s+as\s+(?:if\s+you|an?\s+(?:unrestricted|unfiltered|different|evil)|dan)\b",
-    r"\brole-?\s?play\b|\bstay in character\b|\bin character as\b",
-    r"\bjail\s?break\w*\b|\bdeveloper mode\b|\bdo anything now\b|\bgod mode\b",
-    r"(?-i:\bDAN\b)",
-    r"\b(?:print|reveal|show|repeat|output|display|leak|dump|recite|write out|tell me|give me|share|what (?:is|are))"
-    r"\s+(?:me\s+)?your\s+(?:\w+\s+){0,2}(?:prompts?|instructions|rules|guidelines|system message)\b",
-    r"\b(?:print|reveal|repeat|output|leak|dump|recite|write out)\s+(?:me\s+)?the\s+(?:system|hidden|secret|"
-    r"initial|original)\s+(?:prompt|instructions|message)\b",
-    r"\b(?:repeat|print|reveal|list)\s+(?:back\s+)?(?:every|all|each)\s+(?:\w+\s+)?instructions?\b",
-    r"\binstructions?\s+you\s+(?:were|have been)\s+given\b",
-    r"\byour\s+(?:system\s+prompt|hidden\s+instructions)\b",
-    r"\b(?:restrictions?|rules?|limits?|guardrails?|filters?)\s+(?:are|have been|is)\s+(?:now\s+)?"
-    r"(?:lifted|removed|disabled|off|suspended)\b",
-    r"\b(?:no longer|don'?t|do not)\s+need\s+(?:lesson\s+)?(?:support|citations?|sources?)\b",
-    r"\bnew\s+(?:rule|instruction|system prompt)s?\b.{0,40}\b(?:from|by)\s+(?:the\s+)?(?:developer|admin|system)\b",
-    r"\b(?:system|admin|developer)\s+(?:update|override|message|mode)\s*:",
-    r"</?\s*(?:lesson|system|context|instructions?|passages?)\s*>|<\|im_start\|>|\[/?INST\]|^\s*#+\s*system\b",
-))
+_RULES = (
+    r"(?:instructions?|rules?|prompts?|guidelines?|directions?|directives?|constraints?|restrictions?|"
+    r"guardrails?|polic(?:y|ies)|context|lessons?|system message|programming|training)"
+)
+INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        rf"\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect)\b{_ANY}{_RULES}\b",
+        r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|all that|what you (?:were|have been) told)\b",
+        r"\b(?:do not|don'?t|stop|no need to)\s+(?:use|using|rely on|follow|stick to|consult)\s+(?:the|this|your)\s+"
+        r"(?:lessons?|context|passages?|sources?|rules?|instructions?)\b",
+        r"\b(?:from|using|with|use)\s+(?:only\s+)?your\s+own\s+(?:knowledge|opinion|training|memory)\b",
+        r"\bwhat you already know\b",
+        r"\byou\s+are\s+(?:now|no longer)\b|\byou'?re\s+(?:now|no longer)\b",
+        r"\bfrom now on\b.*\byou\b",
+        r"\b(?:pretend|imagine)\s+(?:to be|you(?:'re| are)?|that you)\b",
+        r"\b(?:act|behave|respond|answer)\s+as\s+(?:if\s+you|an?\s+(?:unrestricted|unfiltered|different|evil)|dan)\b",
+        r"\brole-?\s?play\b|\bstay in character\b|\bin character as\b",
+        r"\bjail\s?break\w*\b|\bdeveloper mode\b|\bdo anything now\b|\bgod mode\b",
+        r"(?-i:\bDAN\b)",
+        r"\b(?:print|reveal|show|repeat|output|display|leak|dump|recite|write out|tell me|give me|share|"
+        r"what (?:is|are))"
+        r"\s+(?:me\s+)?your\s+(?:\w+\s+){0,2}(?:prompts?|instructions|rules|guidelines|system message)\b",
+        r"\b(?:print|reveal|repeat|output|leak|dump|recite|write out)\s+(?:me\s+)?the\s+(?:system|hidden|secret|"
+        r"initial|original)\s+(?:prompt|instructions|message)\b",
+        r"\b(?:repeat|print|reveal|list)\s+(?:back\s+)?(?:every|all|each)\s+(?:\w+\s+)?instructions?\b",
+        r"\binstructions?\s+you\s+(?:were|have been)\s+given\b",
+        r"\byour\s+(?:system\s+prompt|hidden\s+instructions)\b",
+        r"\b(?:restrictions?|rules?|limits?|guardrails?|filters?)\s+(?:are|have been|is)\s+(?:now\s+)?"
+        r"(?:lifted|removed|disabled|off|suspended)\b",
+        r"\b(?:no longer|don'?t|do not)\s+need\s+(?:lesson\s+)?(?:support|citations?|sources?)\b",
+        r"\bnew\s+(?:rule|instruction|system prompt)s?\b.{0,40}\b(?:from|by)\s+(?:the\s+)?(?:developer|admin|system)\b",
+        r"\b(?:system|admin|developer)\s+(?:update|override|message|mode)\s*:",
+        r"</?\s*(?:lesson|system|context|instructions?|passages?)\s*>|<\|im_start\|>|\[/?INST\]|^\s*#+\s*system\b",
+    )
+)
 
 
 def injection_match(question: str) -> str | None:
@@ -78,15 +84,25 @@ class GateThresholds:
 @dataclass(frozen=True)
 class GateDecision:
     answerable: bool
-    score: float          # calibrated-ish confidence that the evidence answers the question
-    layer: str            # which layer decided: "injection", "off_topic", "evidence", ...
-    reason: str           # short human-readable why
+    score: float  # calibrated-ish confidence that the evidence answers the question
+    layer: str  # which layer decided: "injection", "off_topic", "evidence", ...
+    reason: str  # short human-readable why
 
 
-QUESTION_FEATURES_FROM_BEST = ("cos_s", "cov_w", "miss_rare_w", "bigram_w", "ent_miss_w", "num_miss_w",
-                               "type_miss_s", "neg_miss_w")
+QUESTION_FEATURES_FROM_BEST = (
+    "cos_s",
+    "cov_w",
+    "miss_rare_w",
+    "bigram_w",
+    "ent_miss_w",
+    "num_miss_w",
+    "type_miss_s",
+    "neg_miss_w",
+)
 DEFAULT_QUESTION_MODEL: dict[str, Any] = {
-    "features": ["best_logit"], "weights": [1.0], "bias": 0.0,
+    "features": ["best_logit"],
+    "weights": [1.0],
+    "bias": 0.0,
 }
 
 
@@ -94,8 +110,10 @@ def question_features(analysis: EvidenceAnalysis) -> dict[str, float]:
     """Question-level features: the best sentence's logit and features, the runner-up gap, and overall coverage."""
     ranked = analysis.ranked()
     best = ranked[0]
-    out = {"best_logit": analysis.logits[best],
-           "gap2": analysis.logits[best] - (analysis.logits[ranked[1]] if len(ranked) > 1 else analysis.logits[best])}
+    out = {
+        "best_logit": analysis.logits[best],
+        "gap2": analysis.logits[best] - (analysis.logits[ranked[1]] if len(ranked) > 1 else analysis.logits[best]),
+    }
     out.update({f"b_{name}": analysis.features[best][name] for name in QUESTION_FEATURES_FROM_BEST})
     out.update(analysis.overall)
     return out
@@ -105,8 +123,9 @@ class AnswerabilityGate:
     """Decides whether the retrieved evidence answers the question; refusing beats inventing an answer."""
 
     def __init__(self, embedder: Any, thresholds: GateThresholds | None = None) -> None:
-        params = load_params(GATE_PARAMS_PATH, {"sentence_model": DEFAULT_SENTENCE_MODEL,
-                                                "question_model": DEFAULT_QUESTION_MODEL})
+        params = load_params(
+            GATE_PARAMS_PATH, {"sentence_model": DEFAULT_SENTENCE_MODEL, "question_model": DEFAULT_QUESTION_MODEL}
+        )
         self.scorer = EvidenceScorer(embedder, params)
         self.model = LinearModel.from_dict(params.get("question_model", DEFAULT_QUESTION_MODEL))
         self.thresholds = thresholds or GateThresholds(**params.get("thresholds", {}))
@@ -133,7 +152,9 @@ class AnswerabilityGate:
         overall = analysis.overall
         if overall["cos_max"] < t.off_topic_cos and overall["frac_terms"] < t.off_topic_terms:
             return GateDecision(
-                False, 0.0, "off_topic",
+                False,
+                0.0,
+                "off_topic",
                 f"the lesson does not cover this topic (similarity {overall['cos_max']:.2f}, "
                 f"{overall['frac_terms']:.0%} of the question's words found)",
             )

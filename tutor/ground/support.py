@@ -34,12 +34,14 @@ from tutor.store.vectors import vector_cache
 log = logging.getLogger(__name__)
 
 SUPPORT_PARAMS_PATH = Path(__file__).with_name("support_params.json")
-SUPPORT_FEATURES = ("cos_best", "cov_all", "cov_best", "miss_rare", "bigram_all", "ent_miss", "num_miss",
-                    "neg_miss")
+SUPPORT_FEATURES = ("cos_best", "cov_all", "cov_best", "miss_rare", "bigram_all", "ent_miss", "num_miss", "neg_miss")
 # Fallback when support_params.json is absent: similarity and coverage up, invented numbers/names down.
 DEFAULT_SUPPORT_PARAMS: dict[str, Any] = {
-    "model": {"features": ["cos_best", "cov_all", "ent_miss", "num_miss", "neg_miss"],
-              "weights": [5.0, 4.0, -3.0, -4.0, -1.5], "bias": -5.0},
+    "model": {
+        "features": ["cos_best", "cov_all", "ent_miss", "num_miss", "neg_miss"],
+        "weights": [5.0, 4.0, -3.0, -4.0, -1.5],
+        "bias": -5.0,
+    },
     "threshold": 0.5,
 }
 
@@ -84,7 +86,7 @@ class SupportScorer:
         vectors = self.cache.get([claim, *texts])
         cos = vectors[1:] @ vectors[0]
         best = int(cos.argmax())
-        window = profiles[best].merged(profiles[max(0, best - 1):best] + profiles[best + 1:best + 2])
+        window = profiles[best].merged(profiles[max(0, best - 1) : best] + profiles[best + 1 : best + 2])
         return {
             "cos_best": float(cos[best]),
             "cov_all": coverage(query, everything, weights),

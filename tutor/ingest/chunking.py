@@ -52,17 +52,19 @@ def chunk_lesson(lesson: Lesson, count_tokens: TokenCounter, max_tokens: int = 2
     chunks = []
     for index, (start, end) in enumerate(spans):
         section = lesson.section_at(start)
-        chunks.append(Chunk(
-            id=f"{lesson.id}#{index}",
-            lesson_id=lesson.id,
-            course=lesson.course,
-            title=lesson.title,
-            section=" > ".join(section.path) if section else "",
-            index=index,
-            start=start,
-            end=end,
-            text=lesson.text[start:end],
-        ))
+        chunks.append(
+            Chunk(
+                id=f"{lesson.id}#{index}",
+                lesson_id=lesson.id,
+                course=lesson.course,
+                title=lesson.title,
+                section=" > ".join(section.path) if section else "",
+                index=index,
+                start=start,
+                end=end,
+                text=lesson.text[start:end],
+            )
+        )
     return chunks
 
 
@@ -71,9 +73,7 @@ def _heading_blocks(lesson: Lesson) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if lesson.text[a:b].strip()]
 
 
-def _split(
-    text: str, start: int, end: int, count: TokenCounter, limit: int, level: int
-) -> list[tuple[int, int]]:
+def _split(text: str, start: int, end: int, count: TokenCounter, limit: int, level: int) -> list[tuple[int, int]]:
     """Trimmed spans covering text[start:end], each within `limit` tokens, cut as coarsely as possible."""
     start, end = _trim(text, start, end)
     if start >= end:
@@ -90,7 +90,7 @@ def _split(
     out: list[tuple[int, int]] = []
     current: tuple[int, int] | None = None
     for piece in pieces:
-        if current and count(text[current[0]:piece[1]].strip()) <= limit:
+        if current and count(text[current[0] : piece[1]].strip()) <= limit:
             current = (current[0], piece[1])
             continue
         if current:
@@ -121,7 +121,7 @@ def _merge_small(
     for span in spans:
         if merged and _top_section(lesson, merged[-1][0]) == _top_section(lesson, span[0]):
             joined = (merged[-1][0], span[1])
-            if count(lesson.text[joined[0]:joined[1]]) <= limit:
+            if count(lesson.text[joined[0] : joined[1]]) <= limit:
                 merged[-1] = joined
                 continue
         merged.append(span)

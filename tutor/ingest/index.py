@@ -104,8 +104,13 @@ def _load_all(roots: list[Path], report: IngestReport) -> tuple[dict[str, Lesson
                 log.warning("skipped %s: %s", key, exc.reason)
                 continue
             if lesson.id in seen_ids:
-                report.errors.append({"path": key, "error": f"duplicate lesson id {lesson.id!r} (also in "
-                                      f"{seen_ids[lesson.id]}); set a distinct `id:` in its front matter"})
+                report.errors.append(
+                    {
+                        "path": key,
+                        "error": f"duplicate lesson id {lesson.id!r} (also in "
+                        f"{seen_ids[lesson.id]}); set a distinct `id:` in its front matter",
+                    }
+                )
                 bad.add(key)
                 continue
             seen_ids[lesson.id] = key
@@ -136,7 +141,7 @@ def _embed_and_store(store: LessonStore, pending: list, report: IngestReport, ba
             vectors = embedder.embed_batch(texts, batch_size)
             offset = 0
             for lesson, chunks, index_hash, path in group:
-                store.replace_lesson(lesson, chunks, vectors[offset:offset + len(chunks)], index_hash, path)
+                store.replace_lesson(lesson, chunks, vectors[offset : offset + len(chunks)], index_hash, path)
                 offset += len(chunks)
             done += len(texts)
             bar.update(len(texts))

@@ -133,7 +133,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, dict]:
         raise LessonError(path, f"front matter is not valid YAML: {exc}") from exc
     if not isinstance(meta, dict):
         raise LessonError(path, "front matter must be a mapping (id:, title:, course:)")
-    return text[match.end():], meta
+    return text[match.end() :], meta
 
 
 def markdown_sections(text: str) -> tuple[Section, ...]:
@@ -142,7 +142,7 @@ def markdown_sections(text: str) -> tuple[Section, ...]:
     sections = []
     stack: list[tuple[int, str]] = []
     for i, (level, title, start) in enumerate(heads):
-        end = next((s for lv, _, s in heads[i + 1:] if lv <= level), len(text))
+        end = next((s for lv, _, s in heads[i + 1 :] if lv <= level), len(text))
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, title))

@@ -20,6 +20,8 @@ from tutor.text import terms
 log = logging.getLogger(__name__)
 
 RRF_K = 60
+
+
 @dataclass(frozen=True)
 class Scope:
     """Where to look: one lesson, one course, or (both empty) every lesson."""

@@ -131,8 +131,11 @@ def create_api(
     )
     if origins:
         api.add_middleware(
-            CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Content-Type", "Accept"], max_age=600,
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "Accept"],
+            max_age=600,
         )
 
     async def require_lesson(lesson_id: str) -> Any:
@@ -150,28 +153,44 @@ def create_api(
     async def list_lessons() -> list[dict[str, Any]]:
         return [r.summary() for r in await run_in_threadpool(tutor.lessons)]
 
-    @api.get("/api/lessons/{lesson_id}", response_model=LessonDetail, tags=["lessons"],
-             responses={404: {"description": "unknown lesson"}})
+    @api.get(
+        "/api/lessons/{lesson_id}",
+        response_model=LessonDetail,
+        tags=["lessons"],
+        responses={404: {"description": "unknown lesson"}},
+    )
     async def get_lesson(lesson_id: str) -> dict[str, Any]:
         lesson = await require_lesson(lesson_id)
-        return {**lesson.summary(), "text": lesson.text,
-                "sections": [{"title": s.title, "level": s.level, "start": s.start, "end": s.end}
-                             for s in lesson.sections]}
+        return {
+            **lesson.summary(),
+            "text": lesson.text,
+            "sections": [{"title": s.title, "level": s.level, "start": s.start, "end": s.end} for s in lesson.sections],
+        }
 
-    @api.get("/api/lessons/{lesson_id}/starters", response_model=Starters, tags=["lessons"],
-             responses={404: {"description": "unknown lesson"}})
+    @api.get(
+        "/api/lessons/{lesson_id}/starters",
+        response_model=Starters,
+        tags=["lessons"],
+        responses={404: {"description": "unknown lesson"}},
+    )
     async def lesson_starters(lesson_id: str, n: Annotated[int, Query(ge=1, le=6)] = 3) -> Starters:
         """Questions this lesson answers (each one checked by asking it), for "try asking…" buttons."""
         await require_lesson(lesson_id)
         questions = await run_in_threadpool(starters.for_lesson, lesson_id, n) if starters else []
         return Starters(lesson_id=lesson_id, questions=questions)
 
-    @api.post("/api/ask", tags=["ask"], responses={
-        200: {"description": "The answer JSON, or with `Accept: text/event-stream` a stream of `token` events "
-                             "(`{\"text\": ...}`) and one final `answer` event carrying the answer JSON.",
-              "content": {"text/event-stream": {}}},
-        404: {"description": "unknown lesson"},
-    })
+    @api.post(
+        "/api/ask",
+        tags=["ask"],
+        responses={
+            200: {
+                "description": "The answer JSON, or with `Accept: text/event-stream` a stream of `token` events "
+                '(`{"text": ...}`) and one final `answer` event carrying the answer JSON.',
+                "content": {"text/event-stream": {}},
+            },
+            404: {"description": "unknown lesson"},
+        },
+    )
     async def ask(body: AskRequest, request: Request) -> Any:
         history = [turn.model_dump() for turn in body.history]
         try:  # validates and fetches the lesson once, so an unknown lesson is a 404 before any streaming
@@ -183,7 +202,8 @@ def create_api(
             raise HTTPException(*public_error(exc)) from exc
         if "text/event-stream" in request.headers.get("accept", ""):
             return StreamingResponse(
-                iterate_in_threadpool(_events(tutor, lock, state)), media_type="text/event-stream",
+                iterate_in_threadpool(_events(tutor, lock, state)),
+                media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         try:

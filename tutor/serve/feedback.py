@@ -48,9 +48,7 @@ class FeedbackStore:
         conn.row_factory = sqlite3.Row
         return conn
 
-    def add(
-        self, question: str, answer: str, lesson_id: str | None, rating: str, comment: str | None = None
-    ) -> int:
+    def add(self, question: str, answer: str, lesson_id: str | None, rating: str, comment: str | None = None) -> int:
         """Store one rating and return its row id; a rating other than up/down is a caller bug."""
         if rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")

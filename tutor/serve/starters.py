@@ -43,16 +43,20 @@ _NOT_SUBJECT = frozenset(
     "since because if while although though as after before once so but and or then also however in on for "
     "with to at by from of all some most many such another other".split()
 )
-_PRONOUNS = re.compile(r"\b(?:you|your|yours|we|our|us|i|me|my|it|it's|its|they|them|their|there's|that's|"
-                       r"what's|let's|here's)\b", re.IGNORECASE)
+_PRONOUNS = re.compile(
+    r"\b(?:you|your|yours|we|our|us|i|me|my|it|it's|its|they|them|their|there's|that's|"
+    r"what's|let's|here's)\b",
+    re.IGNORECASE,
+)
 _PREPOSITIONS = frozenset("of in for across with on to from by vs versus and or at into over under between".split())
 _DEFINITION = re.compile(r"^([A-Z][\w\-/+ ]{1,48}?) (is|are) (?:a|an|the|one of|used|when|how|what|about)\b")
 _NOT_PROSE = ("#", "-", "*", "|", ">", "!", "<", "[")
 
 
 class _AskingTutor(Protocol):
-    def ask(self, question: str, lesson_id: str | None = None, history: Any = None, course: str | None = None
-            ) -> Any: ...
+    def ask(
+        self, question: str, lesson_id: str | None = None, history: Any = None, course: str | None = None
+    ) -> Any: ...
 
     def lesson(self, lesson_id: str) -> LessonRecord | None: ...
 
@@ -70,8 +74,9 @@ class Candidate:
 class StarterQuestions:
     """Verified starter questions per lesson, computed once and cached in memory."""
 
-    def __init__(self, tutor: _AskingTutor, ask_lock: AbstractContextManager | None = None,
-                 max_checks: int = 12) -> None:
+    def __init__(
+        self, tutor: _AskingTutor, ask_lock: AbstractContextManager | None = None, max_checks: int = 12
+    ) -> None:
         self.tutor = tutor
         self.ask_lock = ask_lock if ask_lock is not None else nullcontext()
         self.max_checks = max_checks
@@ -161,7 +166,7 @@ def candidate_questions(lesson: LessonRecord) -> list[Candidate]:
     for number, section in enumerate(lesson.sections):
         source = f"{number}:{section.title}"
         heading = clean_heading(section.title)
-        body = lesson.text[section.start:section.end] if lesson.text else ""
+        body = lesson.text[section.start : section.end] if lesson.text else ""
         is_title = section.level == 1 or heading.lower() == lesson.title.lower()
         if not is_title and heading and not _FURNITURE.search(heading):
             for question, rank in heading_questions(heading, lesson.title):
@@ -191,8 +196,9 @@ def clean_heading(title: str) -> str:
     """The heading's words: no leading emoji/numbering, no trailing colon or punctuation clutter."""
     text = re.sub(r"^[^\w¿?]+", "", title.strip())
     text = re.sub(r"^(?:\d+[.)]|step \d+[:.]?|part \d+[:.]?)\s*", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"^(?:first|second|third|fourth|next|then|finally|lastly|now|about),?\s+", "", text,
-                  flags=re.IGNORECASE)
+    text = re.sub(
+        r"^(?:first|second|third|fourth|next|then|finally|lastly|now|about),?\s+", "", text, flags=re.IGNORECASE
+    )
     text = re.sub(r"\s+", " ", text).strip(" :-–—")
     return text
 
@@ -274,8 +280,9 @@ def definition_question(sentence: str) -> str | None:
 
 def _looks_like_noun_phrase(text: str) -> bool:
     """No sentence punctuation and no verbs we can spot cheaply: good enough for 'What is <heading>?'."""
-    if re.search(r"[.!?;,:]|\b(?:is|are|was|were|do|does|did|can|cannot|should|will|not|don't|isn't)\b", text,
-                 re.IGNORECASE) or _PRONOUNS.search(text):
+    if re.search(
+        r"[.!?;,:]|\b(?:is|are|was|were|do|does|did|can|cannot|should|will|not|don't|isn't)\b", text, re.IGNORECASE
+    ) or _PRONOUNS.search(text):
         return False
     return len(text.split()) <= 7
 

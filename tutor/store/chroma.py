@@ -94,10 +94,10 @@ class LessonStore:
         """Swap a lesson's chunks for new ones: no stale or duplicate chunks survive a re-index."""
         self.chunks.delete(where={"lesson_id": lesson.id})
         for i in range(0, len(chunks), _WRITE_BATCH):
-            part = chunks[i:i + _WRITE_BATCH]
+            part = chunks[i : i + _WRITE_BATCH]
             self.chunks.add(
                 ids=[c.id for c in part],
-                embeddings=vectors[i:i + _WRITE_BATCH],
+                embeddings=vectors[i : i + _WRITE_BATCH],
                 documents=[c.text for c in part],
                 metadatas=[c.metadata for c in part],
             )
@@ -105,15 +105,17 @@ class LessonStore:
             ids=[lesson.id],
             embeddings=[_mean_vector(vectors)],
             documents=[lesson.text],
-            metadatas=[{
-                "title": lesson.title,
-                "course": lesson.course,
-                "chunks": len(chunks),
-                "index_hash": index_hash,
-                "path": path,
-                "source": lesson.source,
-                "sections": json.dumps([[s.level, s.title, s.start, s.end, list(s.path)] for s in lesson.sections]),
-            }],
+            metadatas=[
+                {
+                    "title": lesson.title,
+                    "course": lesson.course,
+                    "chunks": len(chunks),
+                    "index_hash": index_hash,
+                    "path": path,
+                    "source": lesson.source,
+                    "sections": json.dumps([[s.level, s.title, s.start, s.end, list(s.path)] for s in lesson.sections]),
+                }
+            ],
         )
 
     def delete_lesson(self, lesson_id: str) -> None:
@@ -153,7 +155,9 @@ class LessonStore:
         if total == 0:
             return []
         res = self.chunks.query(
-            query_embeddings=[vector], n_results=min(k, total), where=where,
+            query_embeddings=[vector],
+            n_results=min(k, total),
+            where=where,
             include=["metadatas", "documents", "distances"],
         )
         return [
@@ -165,9 +169,7 @@ class LessonStore:
         """The same chunks as a LangChain vector store (`.as_retriever()` gives a retriever)."""
         from langchain_chroma import Chroma
 
-        return Chroma(
-            client=self.client, collection_name=self.chunk_collection_name, embedding_function=self.embedder
-        )
+        return Chroma(client=self.client, collection_name=self.chunk_collection_name, embedding_function=self.embedder)
 
 
 def _mean_vector(vectors: list[list[float]]) -> list[float]:
@@ -180,14 +182,27 @@ def _mean_vector(vectors: list[list[float]]) -> list[float]:
 def _record(lesson_id: str, meta: dict, text: str = "") -> LessonRecord:
     sections = tuple(Section(lv, t, s, e, tuple(p)) for lv, t, s, e, p in json.loads(meta.get("sections", "[]")))
     return LessonRecord(
-        id=lesson_id, title=meta["title"], course=meta["course"], chunks=int(meta["chunks"]),
-        index_hash=meta["index_hash"], path=meta.get("path", ""), source=meta.get("source", ""),
-        text=text or "", sections=sections,
+        id=lesson_id,
+        title=meta["title"],
+        course=meta["course"],
+        chunks=int(meta["chunks"]),
+        index_hash=meta["index_hash"],
+        path=meta.get("path", ""),
+        source=meta.get("source", ""),
+        text=text or "",
+        sections=sections,
     )
 
 
 def _passage(chunk_id: str, text: str, meta: dict, score: float = 0.0) -> Passage:
     return Passage(
-        chunk_id=chunk_id, lesson_id=meta["lesson_id"], title=meta["title"], course=meta["course"],
-        section=meta.get("section", ""), text=text, start=int(meta["start"]), end=int(meta["end"]), score=score,
+        chunk_id=chunk_id,
+        lesson_id=meta["lesson_id"],
+        title=meta["title"],
+        course=meta["course"],
+        section=meta.get("section", ""),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        score=score,
     )

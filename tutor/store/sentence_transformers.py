@@ -28,7 +28,10 @@ class SentenceTransformerEmbedder(Embedder):
 
     def _encode(self, texts: list[str], batch_size: int, progress: bool) -> list[list[float]]:
         vectors = self._model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
             show_progress_bar=progress and len(texts) >= 64,
         )
         return vectors.tolist()
