@@ -3,7 +3,9 @@
 Usage: python evals/build_datasets.py [SHARED_DIR] [OUT_DIR]
 Defaults: SHARED_DIR=<repo>/../shared, OUT_DIR=<repo>/evals/datasets.
 
-Stdlib only and deterministic: re-running on the same inputs rewrites byte-identical files.
+Stdlib only and deterministic: re-running on the same inputs rewrites byte-identical files. Lesson ids and
+front matter come from `corpus/tools/lessonfile.py` (and ML-For-Beginners ids from `corpus/tools/import_mlfb.py`),
+the same code that writes the corpus, so the ids here always name real corpus lessons.
 
 Suites written (see evals/datasets/README.md for the row format):
   seed.jsonl     hand-written questions about the seed lessons (from seed_source.json, which is hand-authored
@@ -26,6 +28,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+try:
+    from corpus.tools.import_mlfb import lesson_stem
+    from corpus.tools.lessonfile import front_matter, slugify, split_front_matter
+except ModuleNotFoundError as err:  # run as `python evals/build_datasets.py`: the repo root is not on sys.path
+    if not (err.name or "").startswith("corpus"):
+        raise
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from corpus.tools.import_mlfb import lesson_stem
+    from corpus.tools.lessonfile import front_matter, slugify, split_front_matter
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_OUT = REPO / "evals" / "datasets"
@@ -39,7 +51,8 @@ SEED_GROUPS: dict[str, tuple[str, ...]] = {
     "003": ("003",),
     "004": ("004",),
 }
-# Page titles, used for the lesson id (slug) only when corpus/seeds/ does not exist yet.
+# Page titles, used for the lesson id (slug) only when corpus/seeds/ does not exist yet; `slugify` is the rule
+# clean_pages names the corpus files by, so the fallback ids match the ids corpus/seeds would get.
 SEED_TITLES = {
     "000": "When to Fine-Tune vs When to Just Prompt: A Decision Framework",
     "002": "Fine-tuning vs prompting",
@@ -65,11 +78,6 @@ def norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def slug(text: str) -> str:
-    """Lowercase ASCII slug: runs of non-alphanumerics become one '-'."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def contains_phrase(haystack_norm: str, phrase: str, whole_words: bool = True) -> bool:
     """True if `phrase` occurs in the normalised haystack (by default not cut inside a word at either end)."""
     needle = norm(phrase)
@@ -80,34 +88,6 @@ def contains_phrase(haystack_norm: str, phrase: str, whole_words: bool = True) -
     left = r"(?<![a-z0-9])" if needle[0].isalnum() else ""
     right = r"(?![a-z0-9])" if needle[-1].isalnum() else ""
     return re.search(left + re.escape(needle) + right, haystack_norm) is not None
-
-
-def split_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """Parse a `---` front-matter block of `key: value` lines (values may be JSON-quoted)."""
-    if not text.startswith("---"):
-        return {}, text
-    end = text.find("\n---", 3)
-    if end < 0:
-        return {}, text
-    meta: dict[str, str] = {}
-    for line in text[3:end].splitlines():
-        if ":" not in line or line.startswith((" ", "\t", "#")):
-            continue
-        key, value = line.split(":", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            try:
-                value = json.loads(value) if value[0] == '"' else value[1:-1]
-            except json.JSONDecodeError:
-                value = value[1:-1]
-        meta[key.strip()] = value
-    body = text[end + 4 :]
-    return meta, body.lstrip("\n")
-
-
-def yaml_str(value: str) -> str:
-    """JSON string syntax is valid YAML, so titles with ':' or '#' stay safe."""
-    return json.dumps(value, ensure_ascii=False)
 
 
 def read_jsonl(path: Path) -> list[Row]:
@@ -197,7 +177,7 @@ def seed_lessons(shared: Path, corpus_seeds: Path) -> tuple[dict[str, str], dict
 
     corpus_files = sorted(corpus_seeds.glob("*.md")) if corpus_seeds.is_dir() else []
     if not corpus_files:
-        ids = {key: slug(SEED_TITLES[key]) for key in raw}
+        ids = {key: slugify(SEED_TITLES[key]) for key in raw}
         return (
             ids,
             {key: norm(text) for key, text in raw.items()},
@@ -219,9 +199,7 @@ def seed_lessons(shared: Path, corpus_seeds: Path) -> tuple[dict[str, str], dict
             ids[key], texts[key] = named[0][0], norm(named[0][1])
             continue
         raw_sh = _shingles(text)
-        scored = sorted(
-            ((len(sh & raw_sh) / max(1, len(sh)), lid, body) for lid, _, body, sh in docs), reverse=True
-        )
+        scored = sorted(((len(sh & raw_sh) / max(1, len(sh)), lid, body) for lid, _, body, sh in docs), reverse=True)
         score, lid, body = scored[0]
         if score < 0.5:
             raise BuildError(f"no corpus/seeds lesson matches raw seed {key} (best {lid}: {score:.2f})")
@@ -278,19 +256,15 @@ STOPWORDS = frozenset(
 BOTH_RE = re.compile(r"^(both|all) (of )?(the )?(above|these)$")
 CONTEXT_BEFORE = 3
 QUESTION_START = re.compile(r"^(what|which|who|whom|whose|when|where|why|how|is|are|does|do|can)\b", re.I)
-VERB_HINT = re.compile(
-    r"\b(is|are|was|were|can|could|should|will|would|does|do|has|have|refers?|means?|uses?)\b"
-)
+VERB_HINT = re.compile(r"\b(is|are|was|were|can|could|should|will|would|does|do|has|have|refers?|means?|uses?)\b")
 
 
 def mlfb_lesson_id(file_name: str) -> str:
-    """`lessons/L01__1-Introduction__1-intro-to-ML.md` -> `mlfb-01-intro-to-ml` (same rule as corpus)."""
-    name = Path(file_name).stem
-    match = re.match(r"L(\d+)__", name)
-    if not match:
-        raise BuildError(f"unexpected lesson file name: {file_name}")
-    last = re.sub(r"^\d+-", "", name.split("__")[-1]).lower()
-    return f"mlfb-{int(match.group(1)):02d}-{last}"
+    """`lessons/L01__1-Introduction__1-intro-to-ML.md` -> `mlfb-01-intro-to-ml`: the importer's own rule, reused."""
+    try:
+        return lesson_stem(file_name)
+    except ValueError as err:
+        raise BuildError(str(err)) from err
 
 
 def _words(text: str) -> list[str]:
@@ -320,9 +294,7 @@ def lesson_sentences(text: str) -> list[str]:
     return sentences
 
 
-def support(
-    answer: str, lesson_norm: str, sentences: list[str], context: str = ""
-) -> tuple[str, list[str]] | None:
+def support(answer: str, lesson_norm: str, sentences: list[str], context: str = "") -> tuple[str, list[str]] | None:
     """How the lesson supports `answer`: ('verbatim', [answer]) or ('words', [phrases]); None if it does not.
 
     'words': every content word of the answer (plural-insensitive) occurs in one lesson sentence that also
@@ -341,9 +313,7 @@ def support(
     for pos, sentence in enumerate(sentences):
         if not wanted <= {_stem(w) for w in _words(sentence)}:
             continue
-        nearby = {
-            _stem(w) for near in sentences[max(0, pos - CONTEXT_BEFORE) : pos + 1] for w in _words(near)
-        }
+        nearby = {_stem(w) for near in sentences[max(0, pos - CONTEXT_BEFORE) : pos + 1] for w in _words(near)}
         if about and not about & nearby:
             continue
         sent_norm = norm(sentence)
@@ -478,22 +448,16 @@ def build_squad2(shared: Path, out: Path) -> dict[str, int]:
             raise BuildError(f"squad2: pid/title mismatch in {para['pid']}")
         if title not in articles:
             articles.append(title)
-        name = f"{slug(title)}-{int(idx)}"
+        name = f"{slugify(title)}-{int(idx)}"
         lesson_id = f"squad2-{name}"
         pid_to_lesson[para["pid"]] = lesson_id
         display = title.replace("_", " ")
-        front = [
-            "---",
-            f"id: {yaml_str(lesson_id)}",
-            f"title: {yaml_str(f'{display} (paragraph {int(idx)})')}",
-            f"course: {yaml_str(f'SQuAD2 {display}')}",
-            f"source: {yaml_str('SQuAD 2.0 dev, ' + para['pid'])}",
-            "---",
-            "",
-        ]
+        front = front_matter(
+            lesson_id, f"{display} (paragraph {int(idx)})", f"SQuAD2 {display}", "SQuAD 2.0 dev, " + para["pid"]
+        )
         path = dst / "lessons" / f"{name}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(front) + para["text"] + "\n", encoding="utf-8")
+        path.write_text(front + para["text"] + "\n", encoding="utf-8")
     if len(set(pid_to_lesson.values())) != len(pid_to_lesson):
         raise BuildError("squad2: lesson ids collide")
     tune_articles = set(articles[:SQUAD_TUNE_ARTICLES])

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from corpus.tools.clean_pages import CleanLesson, Section, clean_page, merge_renderings, normalize, slugify, to_markdown
+from corpus.tools.clean_pages import to_markdown
+from corpus.tools.lessonfile import slugify
+from corpus.tools.page_lesson import CleanLesson, Section, normalize
+from corpus.tools.page_merge import merge_renderings
+from corpus.tools.page_structure import clean_page
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 

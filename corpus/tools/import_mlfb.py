@@ -5,7 +5,8 @@ re-running this makes the corpus reproducible (file names, ids and front matter 
 
 Usage: python corpus/tools/import_mlfb.py [SRC_DIR] [OUT_DIR]
 Defaults: SRC_DIR=/work/shared/corpora/ml-for-beginners, OUT_DIR=<this folder>/ml-for-beginners.
-Stdlib only.
+Stdlib only. Ids and front matter come from `corpus.tools.lessonfile`, shared with the other lesson writers,
+and `evals/build_datasets.py` uses `lesson_stem` for its ML-For-Beginners questions, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ import shutil
 import sys
 from pathlib import Path
 
+try:
+    from corpus.tools.lessonfile import front_matter, slugify
+except ModuleNotFoundError as err:  # run as `python corpus/tools/import_mlfb.py`: the repo root is not on sys.path
+    if not (err.name or "").startswith("corpus"):
+        raise
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from corpus.tools.lessonfile import front_matter, slugify
+
 log = logging.getLogger("import_mlfb")
 
 COURSE = "ML for Beginners"
@@ -24,41 +33,24 @@ DEFAULT_SRC = Path("/work/shared/corpora/ml-for-beginners")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "ml-for-beginners"
 
 
-def _yaml_str(value: str) -> str:
-    """Quote a scalar for YAML; JSON string syntax is valid YAML, so titles with ':' stay safe."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 def lesson_stem(file_name: str) -> str:
     """`lessons/L01__1-Introduction__1-intro-to-ML.md` -> `mlfb-01-intro-to-ml`.
 
-    The number comes from the `LNN` prefix; the slug is the last `__` part without its leading
-    ordinal, lowercased, so ids are stable and sort in course order.
+    The number comes from the `LNN` prefix; the slug is the shared `slugify` of the last `__` part without its
+    leading ordinal (for upstream folder names that is just the name lowercased), so ids are stable and sort
+    in course order.
     """
     name = Path(file_name).stem
     match = re.match(r"L(\d+)__", name)
     if not match:
         raise ValueError(f"unexpected lesson file name: {file_name}")
-    last = name.split("__")[-1]
-    slug = re.sub(r"^\d+-", "", last).lower()
+    slug = slugify(re.sub(r"^\d+-", "", name.split("__")[-1]))
     return f"mlfb-{int(match.group(1)):02d}-{slug}"
 
 
 def render(entry: dict, text: str) -> str:
     """Prepend front matter to the verbatim lesson text."""
-    stem = lesson_stem(entry["file"])
-    front = "\n".join(
-        [
-            "---",
-            f"id: {_yaml_str(stem)}",
-            f"title: {_yaml_str(entry['title'])}",
-            f"course: {_yaml_str(COURSE)}",
-            f"source: {_yaml_str(entry['source_path'])}",
-            "---",
-            "",
-        ]
-    )
-    return front + text
+    return front_matter(lesson_stem(entry["file"]), entry["title"], COURSE, entry["source_path"]) + text
 
 
 def main(argv: list[str] | None = None) -> int:
