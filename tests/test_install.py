@@ -84,8 +84,11 @@ def test_a_wheel_carries_the_bundled_lessons_prompts_and_parameters(tmp_path):
 def test_an_installed_copy_finds_its_lessons_under_its_prefix(tmp_path, monkeypatch):
     import sys
 
+    import tutor.settings
     from tutor.settings import CORPUS_SHARE, bundled_corpus
 
     (tmp_path / CORPUS_SHARE / "seeds").mkdir(parents=True)
     monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    assert bundled_corpus() == REPO / "corpus"  # a checkout's own lessons win: edits show up at once
+    monkeypatch.setattr(tutor.settings, "SOURCE_ROOT", tmp_path / "site-packages")  # as in a wheel install
     assert bundled_corpus() == tmp_path / CORPUS_SHARE

@@ -21,6 +21,7 @@ from tutor.generate.registry import BACKENDS
 
 ENV_PREFIX = "TUTOR_"
 CORPUS_SHARE = Path("share") / "lesson-tutor" / "corpus"  # where a wheel install puts the bundled lessons
+SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the checkout, or site-packages when installed from a wheel
 
 # Env vars the app sets for itself so nothing reaches out to a hub or an analytics service.
 OFFLINE_ENV = {
@@ -42,9 +43,9 @@ def apply_offline_env() -> None:
 
 
 def bundled_corpus() -> Path:
-    """The lessons shipped with the package: installed under `<prefix>/share/lesson-tutor/corpus` by a
-    wheel, or the checkout's `corpus/` for an editable install."""
-    for candidate in (Path(sys.prefix) / CORPUS_SHARE, Path(__file__).resolve().parents[1] / "corpus"):
+    """The lessons shipped with the package: a source checkout's `corpus/` (so edits show up at once in an
+    editable install), else the copy a wheel installed under `<prefix>/share/lesson-tutor/corpus`."""
+    for candidate in (SOURCE_ROOT / "corpus", Path(sys.prefix) / CORPUS_SHARE):
         if candidate.is_dir():
             return candidate
     return Path(sys.prefix) / CORPUS_SHARE
