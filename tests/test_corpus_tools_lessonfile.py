@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import evals.build_datasets as build_datasets
+import evals.build_mlfb as build_mlfb
 from corpus.tools import clean_pages, import_mlfb
 from corpus.tools.lessonfile import MAX_ID_LEN, front_matter, slugify, split_front_matter
 
@@ -88,10 +89,10 @@ def test_build_datasets_fallback_ids_match_the_committed_seed_lessons() -> None:
 
 def test_mlfb_ids_are_the_same_in_the_importer_and_the_dataset_builder() -> None:
     name = "lessons/L01__1-Introduction__1-intro-to-ML.md"
-    assert import_mlfb.lesson_stem(name) == build_datasets.mlfb_lesson_id(name) == "mlfb-01-intro-to-ml"
-    assert build_datasets.mlfb_lesson_id("lessons/L15__5-Clustering__2-K-Means.md") == "mlfb-15-k-means"
+    assert import_mlfb.lesson_stem(name) == build_mlfb.mlfb_lesson_id(name) == "mlfb-01-intro-to-ml"
+    assert build_mlfb.mlfb_lesson_id("lessons/L15__5-Clustering__2-K-Means.md") == "mlfb-15-k-means"
     with pytest.raises(build_datasets.BuildError):
-        build_datasets.mlfb_lesson_id("lessons/README.md")
+        build_mlfb.mlfb_lesson_id("lessons/README.md")
 
 
 TRICKY = {
