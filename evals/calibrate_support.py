@@ -16,8 +16,9 @@ import time
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import accuracy_score
 
-from evals.calibrate_gate import SHARED, fit_logistic, load_embedder_offline, prf, read_jsonl, roc_auc
+from evals.calibrate_gate import REPO, SHARED, fit_logistic, load_embedder_offline, prf, read_jsonl, roc_auc
 from tutor.answer import Passage
 from tutor.ground.evidence import split_sentences
 from tutor.ground.support import SUPPORT_FEATURES, SUPPORT_PARAMS_PATH, SupportScorer
@@ -25,7 +26,7 @@ from tutor.store.vectors import vector_cache
 
 log = logging.getLogger("calibrate_support")
 
-RESULTS = SUPPORT_PARAMS_PATH.parents[1] / "evals" / "results" / "support_calibration.json"
+RESULTS = REPO / "evals" / "results" / "support_calibration.json"
 
 
 def feature_matrix(scorer: SupportScorer, pairs: list[tuple[str, str]]) -> np.ndarray:
@@ -39,7 +40,7 @@ def best_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     """The threshold with the best accuracy on the tune half (ties: the stricter one)."""
     best_t, best_acc = 0.5, -1.0
     for t in np.arange(0.05, 0.951, 0.01):
-        acc = float(((probs >= t) == labels).mean())
+        acc = float(accuracy_score(labels, probs >= t))
         if acc >= best_acc:
             best_t, best_acc = float(t), acc
     return round(best_t, 2)
@@ -48,8 +49,14 @@ def best_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
 def summary(probs: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, Any]:
     """Accuracy, F1 of "supported", and ROC-AUC."""
     stats = prf(probs >= threshold, labels)
-    return {"accuracy": stats["accuracy"], "f1_supported": stats["f1"], "precision_supported": stats["precision"],
-            "recall_supported": stats["recall"], "auc": round(roc_auc(probs, labels), 4), "n": stats["n"]}
+    return {
+        "accuracy": stats["accuracy"],
+        "f1_supported": stats["f1"],
+        "precision_supported": stats["precision"],
+        "recall_supported": stats["recall"],
+        "auc": round(roc_auc(probs, labels), 4),
+        "n": stats["n"],
+    }
 
 
 def main() -> None:
@@ -68,10 +75,18 @@ def main() -> None:
     model = fit_logistic(x[:half], labels[:half].astype(float), SUPPORT_FEATURES)
     probs = np.asarray([model.prob(dict(zip(SUPPORT_FEATURES, row, strict=True))) for row in x])
     threshold = best_threshold(probs[:half], labels[:half])
-    SUPPORT_PARAMS_PATH.write_text(json.dumps({
-        "model": model.to_dict(), "threshold": threshold,
-        "meta": {"fitted_on": "HaluEval-QA pairs, first half", "script": "evals/calibrate_support.py"},
-    }, indent=2) + "\n", encoding="utf-8")
+    SUPPORT_PARAMS_PATH.write_text(
+        json.dumps(
+            {
+                "model": model.to_dict(),
+                "threshold": threshold,
+                "meta": {"fitted_on": "HaluEval-QA pairs, first half", "script": "evals/calibrate_support.py"},
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     log.info("wrote %s", SUPPORT_PARAMS_PATH)
     cos_only = x[:, SUPPORT_FEATURES.index("cos_best")]
     report: dict[str, Any] = {
@@ -92,13 +107,15 @@ def main() -> None:
     keep = kinds != "CONTRADICT"
     report["scifact_support_vs_nei"] = summary(sf_probs[keep], kinds[keep] == "SUPPORT", threshold)
     report["scifact_support_vs_nei_cosine_only_auc"] = round(
-        roc_auc(sf_x[keep, SUPPORT_FEATURES.index("cos_best")], kinds[keep] == "SUPPORT"), 4)
+        roc_auc(sf_x[keep, SUPPORT_FEATURES.index("cos_best")], kinds[keep] == "SUPPORT"), 4
+    )
     contra = kinds == "CONTRADICT"
     report["scifact_contradict"] = {
         "n": int(contra.sum()),
         "judged_supported_rate": round(float((sf_probs[contra] >= threshold).mean()), 4),
-        "auc_support_vs_contradict": round(roc_auc(sf_probs[kinds != "NOT_ENOUGH_INFO"],
-                                                   kinds[kinds != "NOT_ENOUGH_INFO"] == "SUPPORT"), 4),
+        "auc_support_vs_contradict": round(
+            roc_auc(sf_probs[kinds != "NOT_ENOUGH_INFO"], kinds[kinds != "NOT_ENOUGH_INFO"] == "SUPPORT"), 4
+        ),
     }
     report["model"] = model.to_dict()
     report["elapsed_s"] = round(time.time() - started, 1)
@@ -108,8 +125,10 @@ def main() -> None:
     for key in ("halueval_tune", "halueval_test", "scifact_support_vs_nei"):
         s = report[key]
         print(f"{key:24} acc {s['accuracy']:.3f}  F1 {s['f1_supported']:.3f}  AUC {s['auc']:.3f}  n {s['n']}")
-    print(f"HaluEval test cosine-only AUC {report['halueval_test_cosine_only_auc']}; SciFact cosine-only AUC "
-          f"{report['scifact_support_vs_nei_cosine_only_auc']}; CONTRADICT {report['scifact_contradict']}")
+    print(
+        f"HaluEval test cosine-only AUC {report['halueval_test_cosine_only_auc']}; SciFact cosine-only AUC "
+        f"{report['scifact_support_vs_nei_cosine_only_auc']}; CONTRADICT {report['scifact_contradict']}"
+    )
 
 
 def _passage(text: str) -> Passage:
