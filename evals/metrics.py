@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from tutor.ground.cite import strip_framing
-from tutor.text import MARKER_RUN, strip_markers  # noqa: F401  (strip_markers: part of this module's API)
+from tutor.text import MARKER_RUN, strip_markers
 from tutor.text import sentences as text_sentences
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

@@ -5,7 +5,8 @@ re-attached to the one that supports it."""
 import re
 
 from tutor.answer import Passage
-from tutor.ground.cite import cite, draft_sentences, quote_section, strip_framing
+from tutor.generate.draft import draft_sentences
+from tutor.ground.cite import cite, quote_section, strip_framing
 from tutor.ground.evidence import split_sentences
 
 LESSON = (

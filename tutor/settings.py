@@ -10,6 +10,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,13 +142,13 @@ class Settings(BaseSettings):
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read `TUTOR_*` env vars (from `env` when given, else the process); overrides that are not None win."""
         values = {k: v for k, v in overrides.items() if v is not None}
-        _ENV.mapping = None if env is None else dict(env)
+        token = _ENV.set(None if env is None else dict(env))
         try:
             return cls(**values)
         except ValidationError as exc:
             raise SettingsError(_explain(exc)) from None
         finally:
-            _ENV.mapping = None
+            _ENV.reset(token)
 
     @classmethod
     def env_name(cls, field: str) -> str:
@@ -177,22 +178,19 @@ class Settings(BaseSettings):
         return self.llm_model or default_gguf_model()
 
 
-class _EnvChoice:
-    """The env mapping `from_env` was given for the current call (None: the process environment)."""
-
-    mapping: dict[str, str] | None = None
-
-
-_ENV = _EnvChoice()
+# The env mapping `from_env` was given for the current call (None: the process environment); a context
+# variable, so concurrent calls in other threads never see each other's mapping.
+_ENV: ContextVar[dict[str, str] | None] = ContextVar("tutor_settings_env", default=None)
 
 
 class _MappingEnvSource(EnvSettingsSource):
     """pydantic-settings' env source, reading `from_env`'s mapping when one was passed (tests, embedding)."""
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
-        if _ENV.mapping is None:
+        mapping = _ENV.get()
+        if mapping is None:
             return super()._load_env_vars()
-        return {k.lower(): v for k, v in _ENV.mapping.items() if v is not None and v.strip()}
+        return {k.lower(): v for k, v in mapping.items() if v is not None and v.strip()}
 
 
 def _explain(exc: ValidationError) -> str:

@@ -31,10 +31,7 @@ class Draft:
 
     @property
     def text(self) -> str:
-        return self.lead + " ".join(self.claims_text())
-
-    def claims_text(self) -> list[str]:
-        return [c.text + "".join(f" [{n}]" for n in c.passages) for c in self.claims]
+        return self.lead + " ".join(c.text + "".join(f" [{n}]" for n in c.passages) for c in self.claims)
 
 
 def draft_sentences(text: str) -> list[str]:

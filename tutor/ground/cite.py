@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from tutor.answer import Citation, Passage
-from tutor.generate.draft import Draft, draft_sentences, parse_draft  # noqa: F401  (draft_sentences: re-exported)
+from tutor.generate.draft import Draft, parse_draft
 from tutor.ground.evidence import Sentence, split_sentences
 from tutor.ground.support import SupportScorer
 from tutor.text import markdown_headings

@@ -126,9 +126,6 @@ class EvidenceScorer:
 
     def analyse(self, question: str, passages: list[Passage]) -> EvidenceAnalysis:
         """Features for every sentence of the passages (the ask flow runs this once and passes it on)."""
-        return self._analyse(question, passages)
-
-    def _analyse(self, question: str, passages: list[Passage]) -> EvidenceAnalysis:
         query = QueryProfile.of(question)
         groups = [split_sentences(p) for p in passages]
         sentences = [s for group in groups for s in group]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutor.text import STOPWORDS, content_stems, stem, terms  # noqa: F401  (stem: used by callers)
+from tutor.text import STOPWORDS, content_stems, stem
 
 log = logging.getLogger(__name__)
 
