@@ -44,7 +44,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 SQUAD = SHARED / "bench" / "squad2"
 RESULTS = REPO / "evals" / "results" / "gate_calibration.json"
 TUNE_ARTICLES = 8
-MIN_ANSWER_RECALL = 0.9  # a tutor that refuses more than 1 in 10 questions its lesson answers is not usable
+MIN_ANSWER_RECALL = 0.96  # refuse at most 1 in 25 answerable questions: learners paraphrase more than SQuAD does
 MAX_OFF_TOPIC_FALSE = 0.01  # the off-topic layer may refuse at most 1% of answerable in-domain questions
 
 SENTENCE_FEATURES = (

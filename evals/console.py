@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.headline import BY_NAME, better, fmt, fmt_delta, shown, value
+from evals.headline import BY_NAME, better, fmt, fmt_delta, value
+from evals.scoring import category_comparison, reported_metrics
 
 
 def format_table(result: dict[str, Any]) -> str:
     """Headline metrics, one per line; a `+`/`-` mark says whether the project beats the baseline."""
     base = result.get("baseline")
-    metrics = shown([result, base])
+    metrics = reported_metrics([result, base])
     title = f"suite {result['suite']}: {result['n']} questions"
     if result.get("answerable") is not None:
         title += f" ({result['answerable']} answerable, {result['unanswerable']} unanswerable)"
@@ -31,21 +32,44 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(
             f"  {name}: nDCG@10 {fmt(pct, variant.get('ndcg@10'))}, Recall@100 {fmt(pct, variant.get('recall@100'))}"
         )
-    categories = result.get("categories") or {}
-    if categories:
-        lines += ["", "by category (refused / key-fact recall):"]
-        base_categories = (base or {}).get("categories") or {}
-        for name, cat in categories.items():
-            line = f"  {name:14} n={cat['n']:<5} refused {cat['refused_rate'] * 100:5.1f}%"
-            if cat.get("key_fact_recall") is not None:
-                line += f"  facts {cat['key_fact_recall'] * 100:5.1f}%"
-            if name in base_categories:
-                line += f"   | naive refused {base_categories[name]['refused_rate'] * 100:5.1f}%"
-            lines.append(line)
+    if result.get("categories"):
+        lines += [
+            "",
+            "by category (refused = share refused; facts = key-fact recall, refusals count as misses;",
+            "restated = answered answerable rows that only restate the question):",
+            "",
+        ]
+        lines += _grid(*category_grid(result))
     meta = result.get("meta") or {}
     if meta.get("seconds") is not None:
         lines += ["", f"{meta['seconds']:.0f}s, llm={meta.get('llm')}, embed={meta.get('embed_model')}"]
     return "\n".join(lines)
+
+
+CATEGORY_LABELS = {"refused_rate": "refused", "key_fact_recall": "facts", "restated": "restated"}
+
+
+def category_grid(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the per-category table (shared with the report): each metric for the project,
+    then the naive baseline's beside it when the run had one."""
+    categories = category_comparison(result)
+    with_baseline = any(c["baseline"] is not None for c in categories)
+    header = ["category", "n"]
+    for label in CATEGORY_LABELS.values():
+        header += [label] + ([f"{label} naive"] if with_baseline else [])
+    rows = []
+    for cat in categories:
+        row = [cat["category"], str(cat["n"])]
+        for column in CATEGORY_LABELS:
+            row.append(_pct(cat["project"][column]))
+            if with_baseline:
+                row.append(_pct((cat["baseline"] or {}).get(column)))
+        rows.append(row)
+    return header, rows
+
+
+def _pct(number: float | None) -> str:
+    return "—" if number is None else f"{number * 100:.1f}%"
 
 
 def _grid(header: list[str], rows: list[list[str]]) -> list[str]:

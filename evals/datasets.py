@@ -95,6 +95,13 @@ SUITES: dict[str, Suite] = {
         (bundled_corpus(),),
         description="78 vetted ML-For-Beginners quiz questions, all answerable",
     ),
+    "learner": Suite(
+        "learner",
+        DATASET_DIR / "learner.jsonl",
+        (bundled_corpus(),),
+        description="120 hand-written learner questions over the bundled lessons (seed and ML-For-Beginners), "
+        "11 categories from definition to injection",
+    ),
     "squad2": Suite(
         "squad2",
         DATASET_DIR / "squad2" / "test.jsonl",

@@ -13,10 +13,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from tutor.ground.cite import strip_framing
-from tutor.text import MARKER_RUN, strip_markers
+from tutor.text import MARKER_RUN, content_stems, strip_markers
 from tutor.text import sentences as text_sentences
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+RESTATED_SHARE = 2 / 3  # an answer is a restatement when at least this share of its content words was asked
 _PUNCT = set(string.punctuation)
 
 
@@ -64,19 +65,41 @@ def key_fact_recall(answer: str, key_facts: Sequence[str], mode: str = "all") ->
 
 
 def answer_claims(answer: str, lead: str = "") -> list[tuple[str, list[int]]]:
-    """The answer's sentences, each with the citation numbers that follow it (empty when uncited)."""
+    """The answer's sentences, each with the citation numbers that close its run of sentences (empty when
+    uncited): "A. B. [1]" cites passage 1 for both, as a multi-sentence quote does."""
     text = answer[len(lead) :] if lead and answer.startswith(lead) else answer
     claims: list[tuple[str, list[int]]] = []
     parts = MARKER_RUN.split(text)
     for i in range(0, len(parts), 2):
         segment = parts[i]
         numbers = [int(n) for n in re.findall(r"\d+", parts[i + 1])] if i + 1 < len(parts) else []
-        sentences = text_sentences(segment)
-        for j, sentence in enumerate(sentences):
+        for sentence in text_sentences(segment):
             sentence = strip_framing(sentence)
             if re.search(r"[A-Za-z]{2}", sentence):
-                claims.append((sentence, numbers if j == len(sentences) - 1 else []))
+                claims.append((sentence, numbers))
     return claims
+
+
+def restates_question(questions: Sequence[str], quoted: Sequence[str], share: float = RESTATED_SHARE) -> bool:
+    """True when the quoted answer text only restates the question instead of answering it.
+
+    Q = the distinct content stems (`tutor.text.content_stems`: stopwords dropped, plurals folded, 5-letter
+    prefix stems) of the question texts (the question as typed and, for a follow-up, its standalone rewrite);
+    A = the distinct content stems of the quoted texts (markers stripped). The answer restates the question
+    when A is non-empty and |A ∩ Q| >= `share` * |A| ("nearly all": 2/3 by default, so at most one new
+    content word for every three quoted). "Fine-tuning to teach the model new facts." for "Can fine-tuning
+    teach the model new facts?" is a restatement (every quoted word was asked), and so is the learning
+    objective "Explain what fine-tuning is and is not good for." for "What is fine-tuning actually good for?"
+    (2 of 3); a quote that brings the lesson's explanation is not, however many question words it repeats.
+    The answers measured quote whole lesson sentences, so a one-new-word quote is almost never an answer; a
+    bare three-word factoid ("William ruled England." for "Who ruled England?") would count as one. Text with
+    no content words at all is not counted (there is nothing to compare).
+    """
+    asked = {s for q in questions for s in content_stems(q or "")}
+    said = {s for text in quoted for s in content_stems(strip_markers(text))}
+    if not said:
+        return False
+    return len(said & asked) >= share * len(said) - 1e-9
 
 
 # --- retrieval -----------------------------------------------------------------------------------

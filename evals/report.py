@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from evals import plots
-from evals.headline import better, fmt, fmt_delta, shown, value
+from evals.console import category_grid
+from evals.headline import better, fmt, fmt_delta, value
+from evals.scoring import reported_metrics
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,7 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Metric label, project, baseline, delta and whether the project is better (+1), worse (-1) or even."""
     base = result.get("baseline")
     rows = []
-    for m in shown([result, base]):
+    for m in reported_metrics([result, base]):
         mine, theirs = value(result, m), value(base, m)
         rows.append(
             {
@@ -166,6 +168,12 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+CATEGORY_NOTE = (
+    "refused = share of the slice refused; facts = key-fact recall over its answerable rows (a refusal scores 0); "
+    "restated = share of its answered answerable rows whose quoted text only restates the question."
+)
 
 
 GROUP_TITLES = {
@@ -275,6 +283,12 @@ def render_html(result: dict[str, Any], charts: dict[str, bytes], sections: list
             parts.append(f"<tr><td class='note'>published: {e(name)}</td><td>{_pct(score)}</td><td></td><td></td></tr>")
         parts.append("</table>")
 
+    header, cells = category_grid(result)
+    if cells:
+        parts.append("<h2>By category</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+        parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in line) + "</tr>" for line in cells]
+        parts.append(f"</table><p class='note'>{e(CATEGORY_NOTE)}</p>")
+
     parts.append("<h2>Charts</h2><div class='charts'>")
     for name, png in charts.items():
         data = base64.b64encode(png).decode("ascii")
@@ -369,6 +383,11 @@ def render_markdown(result: dict[str, Any], charts: dict[str, bytes], sections: 
     lines += ["", "Retrieval over all lessons; refusal positive class = refused; ✅ project better, 🔻 worse.", ""]
     for name, v in (result.get("variants") or {}).items():
         lines.append(f"- {name}: nDCG@10 {_pct(v.get('ndcg@10'))}, Recall@100 {_pct(v.get('recall@100'))}")
+    header, cells = category_grid(result)
+    if cells:
+        lines += ["## By category", "", "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+        lines += ["| " + " | ".join(_md(c) for c in line) + " |" for line in cells]
+        lines += ["", f"_{CATEGORY_NOTE}_", ""]
     for name in charts:
         lines += [f"## {CHART_TITLES.get(name, name)}", "", f"![{CHART_TITLES.get(name, name)}]({name}.png)", ""]
     for title, why, cases, total in sections:

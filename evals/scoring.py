@@ -13,7 +13,9 @@ from typing import Any
 
 from evals.datasets import EvalRow
 from evals.grounding import GroundingResult
+from evals.headline import Metric, shown, value
 from evals.metrics import (
+    answer_claims,
     dedupe,
     fact_coverage,
     key_fact_recall,
@@ -25,12 +27,26 @@ from evals.metrics import (
     reciprocal_rank,
     refusal_counts,
     refusal_scores,
+    restates_question,
     token_f1,
 )
 from tutor.answer import Answer, Passage
 
 RANK_DEPTH = 20  # chunks ranked over all lessons per question for the retrieval metrics
 STAGES = ("retrieve", "answer", "verify", "total")
+# Shown under the headline table by the console and the report (lower is better); it sits beside the
+# key-fact recall in the summary's "answer" group.
+RESTATED = Metric("restated", ("answer", "restated"), "answers that only restate the question", higher_is_better=False)
+
+
+def reported_metrics(summaries: list[dict[str, Any] | None]) -> list[Metric]:
+    """The headline metrics that apply to the summaries, with `RESTATED` right after the other answer
+    metrics when any summary measured it (the console table and the report show the same list)."""
+    metrics = shown(summaries)
+    if not any(value(s, RESTATED) is not None for s in summaries):
+        return metrics
+    after = max((i for i, m in enumerate(metrics) if m.path[0] == "answer"), default=len(metrics) - 1)
+    return metrics[: after + 1] + [RESTATED] + metrics[after + 1 :]
 
 
 def score_row(
@@ -58,12 +74,15 @@ def score_row(
         "context_recall": fact_coverage([p.text for p in answer.passages], row.key_facts, key_fact_mode),
         "key_fact_recall": None,
         "token_f1": None,
+        "restated": None,
     }
     if row.answerable:
         text = "" if answer.refused else answer.answer
         references = [row.reference] + (list(row.key_facts) if key_fact_mode == "any" else [])
         metrics["key_fact_recall"] = key_fact_recall(text, row.key_facts, key_fact_mode)
         metrics["token_f1"] = token_f1(text, [r for r in references if r])
+        if not answer.refused:
+            metrics["restated"] = restated(row, answer)
     metrics.update(grounding.to_dict())
     return {
         "id": row.id,
@@ -111,6 +130,17 @@ def score_row(
     }
 
 
+def restated(row: EvalRow, answer: Answer) -> bool:
+    """Whether an answer only restates its question (see `evals.metrics.restates_question`).
+
+    What is compared is what the answer quotes from the lesson: its citations' quotes, or, for an answer
+    without citations, its own sentences (markers and "Under “...”:" framing removed). The question side is
+    the question as typed plus the standalone rewrite of a follow-up, so echoing either counts.
+    """
+    quoted = [c.quote for c in answer.citations] or [claim for claim, _ in answer_claims(answer.answer)]
+    return restates_question([row.question, answer.standalone_question], quoted)
+
+
 def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Suite-level metrics from per-question records (None where a metric does not apply)."""
     m = [r["metrics"] for r in records]
@@ -151,6 +181,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "key_fact_recall": mean(x["key_fact_recall"] for x in m),
             "key_fact_recall_answered": mean(x["key_fact_recall"] for r, x in zip(records, m) if not r["refused"]),
             "token_f1": mean(x["token_f1"] for x in m),
+            "restated": mean(x.get("restated") for x in m),
         },
         "latency_ms": {"p50": _round(percentile(totals, 50)), "p95": _round(percentile(totals, 95)), "stages": stages},
         "categories": by_category(records),
@@ -158,19 +189,51 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def by_category(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Refusal rate and key-fact recall per `category` slice (off-topic, near-miss, follow-up, ...)."""
+    """Per `category` slice (definition, near-miss, follow-up, ...): how often it refused, made the right
+    call, found the key facts (refusals count as misses, as in the headline) and only restated the question.
+
+    `key_fact_recall` and `restated` are None for a slice without answerable (resp. answered answerable)
+    rows. Rows without a category fall into "answerable" / "unanswerable".
+    """
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         groups[r["category"] or ("answerable" if r["answerable"] else "unanswerable")].append(r)
     return {
         name: {
             "n": len(rows),
+            "answerable": sum(bool(r["answerable"]) for r in rows),
             "refused_rate": sum(r["refused"] for r in rows) / len(rows),
             "correct_rate": sum(r["metrics"]["decision_correct"] for r in rows) / len(rows),
             "key_fact_recall": mean(r["metrics"]["key_fact_recall"] for r in rows),
+            "restated": mean(r["metrics"].get("restated") for r in rows),
         }
         for name, rows in sorted(groups.items())
     }
+
+
+CATEGORY_COLUMNS = ("refused_rate", "key_fact_recall", "restated")
+
+
+def category_comparison(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per category of the project's summary with the baseline's number beside each of ours.
+
+    Each row is {"category", "n", "answerable", "project": {column: value}, "baseline": {column: value}
+    or None}; the console table and the report both read this, so the two never disagree.
+    """
+    base = ((result.get("baseline") or {}).get("categories")) if result.get("baseline") else None
+    rows = []
+    for name, cat in (result.get("categories") or {}).items():
+        theirs = (base or {}).get(name)
+        rows.append(
+            {
+                "category": name,
+                "n": cat["n"],
+                "answerable": cat.get("answerable"),
+                "project": {c: cat.get(c) for c in CATEGORY_COLUMNS},
+                "baseline": {c: theirs.get(c) for c in CATEGORY_COLUMNS} if theirs else None,
+            }
+        )
+    return rows
 
 
 def _round(value: float | None) -> float | None:

@@ -166,7 +166,8 @@ def test_answer_claims_keep_their_markers():
     claims = answer_claims(
         "Here's what the lesson says: A is so. [1] B is too. C holds [2, 3]", "Here's what the lesson says: "
     )
-    assert claims == [("A is so.", [1]), ("B is too.", []), ("C holds", [2, 3])]
+    # a run of sentences is cited by the marker that closes it, as a multi-sentence quote is
+    assert claims == [("A is so.", [1]), ("B is too.", [2, 3]), ("C holds", [2, 3])]
 
 
 # --- latency, summary, thresholds, README ----------------------------------------------------------

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="run grounding evals")
     _common(p)
-    p.add_argument("--suite", help="shipped suite: seed, mlfb, squad2, scifact")
+    p.add_argument("--suite", help="shipped suite: seed, mlfb, learner, squad2, scifact")
     p.add_argument("--dataset", type=Path, help="your own JSONL dataset")
     p.add_argument("--corpus", action="append", type=Path, help="lesson folder for --dataset")
     p.add_argument("--baseline", choices=["naive"], help="also run a baseline on the same questions")

@@ -17,12 +17,22 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from tutor.answer import Answer, Passage
 from tutor.errors import BackendUnavailableError, InvalidRequestError, UnknownLessonError
 from tutor.generate import AnswerBackend, load_backend
-from tutor.generate.draft import Draft, draft_sentences, parse_draft
+from tutor.generate.draft import (
+    Draft,
+    SaidBefore,
+    draft_sentences,
+    is_cut_off,
+    is_fragment,
+    parse_draft,
+    says_not_in_lesson,
+    stop_reason,
+)
 from tutor.generate.templates import load_prompt
 from tutor.ground.cite import cite
 from tutor.ground.evidence import EvidenceAnalysis, EvidenceScorer, Sentence
 from tutor.ground.gate import AnswerabilityGate, GateDecision
 from tutor.ground.support import SupportScorer
+from tutor.ground.units import OUTLINE_SECTION, QUIZ_SECTION, answering, readable, role_of
 from tutor.ingest.index import IngestReport, ingest
 from tutor.retrieve.hybrid import HybridRetriever, Scope
 from tutor.settings import Settings
@@ -44,7 +54,8 @@ class AskState:
     history: History
     standalone: str = ""
     passages: list[Passage] = field(default_factory=list)
-    analysis: EvidenceAnalysis | None = None
+    analysis: EvidenceAnalysis | None = None  # the sentences that could answer (see `tutor.ground.units`)
+    mentions: EvidenceAnalysis | None = None  # every sentence, outline bullets and restatements included
     sentences: list[Sentence] = field(default_factory=list)
     decision: GateDecision | None = None
     streamed_draft: str | None = None
@@ -97,6 +108,7 @@ class Tutor:
             | RunnableLambda(self._retrieve, name="retrieve")
             | RunnableLambda(self._analyse, name="evidence")
             | RunnableLambda(self._gate, name="gate")
+            | RunnableLambda(self._follow_up, name="follow_up")
         )
         self.respond: Runnable = RunnableLambda(self._answer, name="answer") | RunnableLambda(
             self._verify_and_cite, name="verify_cite"
@@ -190,8 +202,28 @@ class Tutor:
 
     # --- steps (each takes and returns the AskState) -------------------------------------------
     def _condense(self, state: AskState) -> AskState:
-        state.standalone = self.backend.condense(state.question, state.history) if state.history else state.question
+        """An LLM rewrites a follow-up into a standalone question up front; without one the question is first
+        tried as asked (most questions in a conversation stand on their own) and `_follow_up` resolves it."""
+        use_llm = self.backend.uses_llm and state.history
+        state.standalone = self.backend.condense(state.question, state.history) if use_llm else state.question
         return state
+
+    def _follow_up(self, state: AskState) -> AskState:
+        """A question the lesson could not answer on its own words ("What are the three steps?", "Why is
+        that?") is tried once more with the previous turn's question and answer as its context."""
+        decision = state.decision
+        if not state.history or decision.answerable or decision.layer == "injection":
+            return state
+        if state.standalone != state.question:
+            return state
+        resolved = self.backend.condense(state.question, state.history)
+        if resolved == state.question:
+            return state
+        retry = AskState(state.question, state.scope, state.lesson, state.history, standalone=resolved)
+        retry.timings, retry.t0 = state.timings, state.t0
+        for step in (self._retrieve, self._analyse, self._gate):
+            retry = step(retry)
+        return retry if retry.decision.answerable else state
 
     def _retrieve(self, state: AskState) -> AskState:
         t = time.perf_counter()
@@ -201,14 +233,19 @@ class Tutor:
 
     def _analyse(self, state: AskState) -> AskState:
         t = time.perf_counter()
-        state.analysis = self.scorer.analyse(state.standalone, state.passages)
+        state.mentions = self.scorer.analyse(state.standalone, state.passages)
+        state.analysis = state.mentions.only(answering(state.standalone, state.mentions.sentences))
         state.sentences = self.scorer.rank(state.analysis)
         state.timings["evidence"] = _ms(t)
         return state
 
     def _gate(self, state: AskState) -> AskState:
         t = time.perf_counter()
-        state.decision = self.gate.decide(state.standalone, state.analysis)
+        # An LLM judges answerability itself (NOT_IN_LESSON): the gate then runs only its cheap layers, on
+        # every retrieved sentence, since the model reads whole passages, not just the quotable units.
+        llm = self.backend.uses_llm
+        analysis = state.mentions if llm and state.mentions is not None else state.analysis
+        state.decision = self.gate.decide(state.standalone, analysis, llm_decides=llm)
         state.timings["gate"] = _ms(t)
         return state
 
@@ -216,22 +253,39 @@ class Tutor:
         t = time.perf_counter()
         if state.decision.answerable and not state.fallback_reason:
             if state.streamed_draft is not None:
-                state.draft = parse_draft(state.streamed_draft)
+                state.draft = parse_draft(state.streamed_draft, whole_sentences=True)
             else:
                 try:
                     state.draft = self.backend.draft(state.standalone, state.passages, state.sentences)
                 except BackendUnavailableError as exc:
                     self._note_fallback(state, exc)
+            if self.backend.uses_llm and state.draft.not_in_lesson:
+                # The model read the passages and said they do not answer: that is the refusal.
+                state.decision = GateDecision(
+                    False, state.decision.score, "llm", "the model said the lesson does not cover this (NOT_IN_LESSON)"
+                )
+                state.draft = Draft()
         state.timings["answer"] = _ms(t)
         return state
 
     def _verify_and_cite(self, state: AskState) -> AskState:
         t = time.perf_counter()
-        passages, decision = state.passages, state.decision
-        cited = cite(state.draft, passages, self.support, verify=self.backend.uses_llm)
+        passages, decision, draft = state.passages, state.decision, state.draft
+        if self.backend.uses_llm and draft.degenerate:
+            # A looping or fragmentary draft is dropped whole: verified one by one, a few of its pieces could
+            # survive and read as an answer.
+            cited = cite(Draft(), passages, self.support, verify=True)
+            cited.dropped = [c.text for c in draft.claims]
+            state.fallback_reason = state.fallback_reason or f"the model's draft was degenerate ({draft.degenerate})"
+        else:
+            cited = cite(draft, passages, self.support, verify=self.backend.uses_llm)
         fallback = False
+        if decision.answerable and not cited.citations and self.backend.uses_llm and decision.layer == "llm":
+            # Only the cheap gate layers ran, trusting the model to judge; it did not answer usably, so quoting
+            # the lesson must pass the full no-LLM gate first, as it does without an LLM.
+            decision = state.decision = self.gate.decide(state.standalone, state.analysis)
         if decision.answerable and not cited.citations and self.backend.uses_llm:
-            # The LLM failed, or nothing it said survived verification: fall back to quoting the lesson.
+            # The LLM failed, was degenerate, or nothing it said survived verification: quote the lesson.
             from tutor.generate.extractive import ExtractiveBackend
 
             quoted = ExtractiveBackend().draft(state.standalone, passages, state.sentences)
@@ -270,23 +324,43 @@ class Tutor:
     def _stream_verified(self, state: AskState) -> Iterator[str]:
         """Generate with the LLM, yielding each finished sentence only if it is supported.
 
-        Markers are left out of the streamed text: the final `Answer` numbers its citations in order."""
+        Markers are left out of the streamed text: the final `Answer` numbers its citations in order. A
+        sentence said before, a fragment, a cut-off last sentence or NOT_IN_LESSON is never streamed, and
+        generation stops once the model has said NOT_IN_LESSON or is looping (`stop_reason`): nothing after
+        that can be used."""
+        said = SaidBefore()
+
+        def shown(sentence: str) -> bool:
+            if said.repeats(sentence) or is_fragment(sentence) or says_not_in_lesson(sentence):
+                return False
+            return bool(cite(sentence, state.passages, self.support, verify=True).citations)
+
         draft = ""
         emitted = 0
+        pieces = self.backend.generate(state.standalone, state.passages, state.sentences)
         try:
-            for piece in self.backend.generate(state.standalone, state.passages, state.sentences):
+            for piece in pieces:
                 draft += piece
+                if stop_reason(draft):
+                    break
                 done = draft_sentences(draft)[:-1]  # the last one may still be growing
                 for sentence in done[emitted:]:
-                    if cite(sentence, state.passages, self.support, verify=True).citations:
+                    if shown(sentence):
                         yield strip_markers(sentence) + " "
                 emitted = max(emitted, len(done))
         except BackendUnavailableError as exc:
             self._note_fallback(state, exc)
             return
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # cancels the rest of the request in the server or worker
         state.streamed_draft = draft
-        for sentence in draft_sentences(draft)[emitted:]:
-            if cite(sentence, state.passages, self.support, verify=True).citations:
+        rest = draft_sentences(draft)[emitted:]
+        if rest and emitted + len(rest) > 1 and is_cut_off(rest[-1]):
+            rest = rest[:-1]  # as `parse_draft` leaves it out of the answer
+        for sentence in rest:
+            if shown(sentence):
                 yield strip_markers(sentence) + " "
 
     def _note_fallback(self, state: AskState, exc: BackendUnavailableError) -> None:
@@ -299,9 +373,12 @@ class Tutor:
         templates = load_prompt("refusal")
         lesson = state.lesson
         if lesson is not None:
-            topics = _topics(lesson)
+            topics = _closest_sections(state.passages, lesson.title) or _topics(lesson)
             if decision.layer == "injection":
                 return templates["injection"].format(title=lesson.title)
+            named = self._named_only(state)
+            if named is not None:
+                return templates["named_only"].format(title=lesson.title, topic=named)
             if topics:
                 return templates["lesson"].format(title=lesson.title, topics=topics)
             return templates["lesson_no_topics"].format(title=lesson.title)
@@ -309,6 +386,31 @@ class Tutor:
         where = f"the “{scope.course}” lessons" if scope.course else "these lessons"
         titles = [f"“{t}”" for t in sorted({p.title for p in state.passages})[:3]] or ["the lesson topics"]
         return templates["scope"].format(where=where, topics=_join(titles))
+
+    def _named_only(self, state: AskState) -> str | None:
+        """The outline line that names the asked-for topic, when only such lines match: the lesson lists it
+        as something to learn but does not explain it, which is worth saying rather than a bare refusal."""
+        mentions, decision = state.mentions, state.decision
+        if decision is None or decision.layer != "evidence" or mentions is None or not mentions.sentences:
+            return None
+        index = mentions.ranked()[0]
+        best = mentions.sentences[index]
+        names_all = mentions.features[index]["cov_s"] >= 0.99  # every word the question hinges on is there
+        if role_of(best) != "outline" or not names_all or not self.gate.decide(state.standalone, mentions).answerable:
+            return None
+        return readable(best.text).rstrip(".:;!")
+
+
+def _closest_sections(passages: list[Passage], title: str, limit: int = 3) -> str:
+    """The sections of the passages retrieved for the question, closest first: where the lesson comes nearest
+    to what was asked is the most useful pointer a refusal can give."""
+    names: list[str] = []
+    for passage in sorted(passages, key=lambda p: -p.score):
+        parts = [part for part in passage.section.split(" > ") if part and part.lower() != title.lower()]
+        name = parts[-1].strip().rstrip(".:?!") if parts else ""
+        if name and name not in names and not (OUTLINE_SECTION.search(name) or QUIZ_SECTION.search(name)):
+            names.append(name)
+    return _join([f"“{n}”" for n in names[:limit]])
 
 
 def _topics(lesson: LessonRecord, limit: int = 4) -> str:
@@ -318,7 +420,8 @@ def _topics(lesson: LessonRecord, limit: int = 4) -> str:
     titles: list[str] = []
     for section in sections:
         title = section.title.strip().rstrip(".:?!")
-        if section.level == top and title and title not in titles:
+        boilerplate = OUTLINE_SECTION.search(title) or QUIZ_SECTION.search(title)
+        if section.level == top and title and title not in titles and not boilerplate:
             titles.append(title)
     return _join([f"“{t}”" for t in titles[:limit]])
 

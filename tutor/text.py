@@ -17,14 +17,19 @@ STOPWORDS = frozenset(
 
 
 def terms(text: str) -> list[str]:
-    """Lowercased content words with a light plural fold, shared by BM25 and the lexical gate."""
+    """Lowercased content words with a light plural fold, shared by BM25 and the lexical gate.
+
+    A hyphenated word also yields its parts, so "three steps" meets "a three-step process" and "fine tuning"
+    meets "fine-tuning"."""
     out = []
     for word in re.findall(r"[a-z0-9]+(?:[-'][a-z0-9]+)*", text.lower()):
-        if word in STOPWORDS:
-            continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
+        parts = word.split("-") if "-" in word else []
+        for token in (word, *parts):
+            if token in STOPWORDS or (token in parts and len(token) < 3):
+                continue
+            if len(token) > 4 and token.endswith("s") and not token.endswith("ss"):
+                token = token[:-1]
+            out.append(token)
     return out
 
 
@@ -41,15 +46,19 @@ def content_stems(text: str) -> list[str]:
 
 # --- sentences -----------------------------------------------------------------------------------
 # A sentence ends at . ! or ? (closing quotes/brackets may follow) before a capital, digit or opening quote,
-# and at every line break (a list item or table row is a unit of its own).
+# and at a line break that ends a line of its own: a blank line, a list item, heading, table row, quote or
+# "Field: value" line after it, or a line before it that ends a clause or is short like a title. A paragraph
+# hard-wrapped at 80 columns is one text, not a sentence a line.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+_BLOCK_START = re.compile(r"[ \t]*(?:[-*+]\s|\d+[.)]\s|#|\||>|`{3}|~{3}|[A-Z][\w /&-]{0,30}:\s)")
+_WRAPPED_LINE = 40  # a line without end punctuation at least this long was wrapped, not ended
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each non-blank sentence of `text`, whitespace trimmed, in order."""
     spans = []
     cursor = 0
-    for match in [*SENTENCE_END.finditer(text), None]:
+    for match in [*(m for m in SENTENCE_END.finditer(text) if _ends_sentence(text, m)), None]:
         stop = match.start() if match else len(text)
         piece = text[cursor:stop]
         if piece.strip():
@@ -57,6 +66,17 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             spans.append((cursor + lead, cursor + lead + len(piece.strip())))
         cursor = match.end() if match else len(text)
     return spans
+
+
+def _ends_sentence(text: str, match: re.Match[str]) -> bool:
+    if match.group(0)[0] != "\n" or match.group(0).count("\n") > 1:
+        return True
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    line = text[line_start : match.start()].rstrip()
+    next_line = text[match.end() : text.find("\n", match.end()) if "\n" in text[match.end() :] else len(text)]
+    if not line or _BLOCK_START.match(next_line) or re.search(r"[.!?:;\"')\]|]$", line):
+        return True
+    return len(line.lstrip(" \t-*+>0123456789.)")) < _WRAPPED_LINE
 
 
 def sentences(text: str) -> list[str]:

@@ -1,8 +1,9 @@
 """The answer-backend protocol, and the shared part of every chat-model backend.
 
 A backend turns a question and its numbered passages into answer text whose sentences carry `[n]`
-markers pointing at those passages. The pipeline then verifies and cites; backends never see the rules
-for that, so a new backend is only its `_chat` method.
+markers pointing at those passages, or `NOT_IN_LESSON` (`tutor.generate.draft`) when the passages do not
+answer. The pipeline then verifies and cites; backends never see the rules for that, so a new backend is
+only its `_chat` method.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from typing import Protocol
 
 from tutor.answer import Passage
 from tutor.errors import BackendMisconfiguredError
-from tutor.generate.draft import Draft, parse_draft
+from tutor.generate.draft import Draft, parse_draft, stop_reason
 from tutor.generate.registry import BACKENDS
 from tutor.generate.templates import load_prompt
 from tutor.ground.evidence import Sentence
 from tutor.settings import Settings
-
-NOT_IN_LESSON = "NOT_IN_LESSON"
 
 
 class AnswerBackend(Protocol):
@@ -55,7 +54,20 @@ class ChatBackend(ABC):
         yield from self._chat(answer_messages(question, passages), self.max_tokens)
 
     def draft(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Draft:
-        return parse_draft("".join(self.generate(question, passages, sentences)))
+        """The reply parsed; generation stops once the model has said NOT_IN_LESSON or is looping, since
+        nothing it adds after that can be used (a small model can otherwise repeat itself to `max_tokens`)."""
+        text = ""
+        pieces = self.generate(question, passages, sentences)
+        try:
+            for piece in pieces:
+                text += piece
+                if stop_reason(text):
+                    break
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # cancels the request in the server or worker
+        return parse_draft(text, whole_sentences=True)
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         """The whole reply at once (condensing, judging)."""

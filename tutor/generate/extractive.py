@@ -1,47 +1,42 @@
-"""The default backend: no LLM. Quotes the one to three lesson sentences that best answer the question.
+"""The default backend: no LLM. Quotes the one to three lesson answer units that best answer the question.
 
 Every sentence it says is the lesson's own, so its citations are valid by construction.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from tutor.answer import Passage
 from tutor.generate.draft import Claim, Draft
 from tutor.generate.templates import load_prompt
 from tutor.ground.evidence import Sentence
-
-_FOLLOW_UP = re.compile(
-    r"^(and|but|so|why|how come|what about|how about|tell me more|more|really|then)\b|"
-    r"\b(it|that|this|these|those|they|them|its|there)\b",
-    re.IGNORECASE,
-)
+from tutor.ground.units import AnswerUnit, answer_units
+from tutor.text import strip_markers
 
 
 class ExtractiveBackend:
     name = "extractive"
     uses_llm = False
-    max_sentences = 3
-    keep_ratio = 0.8  # a further sentence must score at least this share of the best one
+    max_units = 3
+    max_words = 110  # short and friendly: further units are added only while the answer stays this short
+    keep_ratio = 0.6  # a further unit must score at least this share of the best one
 
     @classmethod
     def from_settings(cls, settings: object) -> ExtractiveBackend:
         return cls()
 
     def draft(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Draft:
-        """The chosen sentences as claims that carry their own quotes, in lesson order."""
-        chosen = self.select(sentences)
+        """The chosen answer units as claims that carry their own quotes, in lesson order."""
+        chosen = self.select(question, sentences)
         if not chosen:
             return Draft()
         number = {p.chunk_id: i for i, p in enumerate(passages, 1)}
+        several = len({u.core.passage.lesson_id for u in chosen}) > 1
         claims = []
-        for sentence in sorted(chosen, key=lambda s: (s.passage.lesson_id, s.start)):
-            text = sentence.text.rstrip()
-            if not re.search(r"[.!?]$", text):
-                text += "."
-            claims.append(Claim(f"{list_context(sentence)}{text}", (number[sentence.passage.chunk_id],), sentence))
+        for unit in sorted(chosen, key=lambda u: (u.core.passage.lesson_id, u.quote.start)):
+            text = f"From “{unit.core.passage.title}”: {unit.text}" if several else unit.text
+            claims.append(Claim(text, (number[unit.core.passage.chunk_id],), unit.quote))
         return Draft(claims, load_prompt("refusal")["answer_lead"])
 
     def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
@@ -49,43 +44,39 @@ class ExtractiveBackend:
         if draft.claims:
             yield draft.text
 
-    def select(self, sentences: list[Sentence]) -> list[Sentence]:
-        """The best sentence, plus up to two more nearly as good (best first in `sentences`)."""
-        if not sentences:
+    def select(self, question: str, sentences: list[Sentence]) -> list[AnswerUnit]:
+        """The best answer unit, plus up to two more nearly as good that do not overlap it (`sentences` best
+        first). Units that only restate the question, outline bullets and quiz lines are never picked."""
+        units = answer_units(question, sentences)
+        if not units:
             return []
-        best = sentences[0].score
-        chosen: list[Sentence] = []
-        for sentence in sentences:
-            if len(chosen) == self.max_sentences:
+        best = units[0].core.score
+        chosen: list[AnswerUnit] = []
+        words = 0
+        for unit in units:
+            if len(chosen) == self.max_units or (chosen and unit.core.score < best * self.keep_ratio):
                 break
-            if chosen and sentence.score < best * self.keep_ratio:
-                break
-            if any(sentence.text == c.text for c in chosen):
+            span = unit.quote
+            if any(span.start < c.quote.end and c.quote.start < span.end for c in chosen if _same(c, unit)):
                 continue
-            chosen.append(sentence)
+            size = len(unit.text.split())
+            if chosen and words + size > self.max_words:
+                continue
+            chosen.append(unit)
+            words += size
         return chosen
 
     def condense(self, question: str, history: list[dict[str, str]]) -> str:
-        """Without an LLM: a short follow-up borrows the words of the learner's previous question."""
+        """Without an LLM: a follow-up borrows the words of the learner's previous question and of the
+        tutor's previous answer (what "that" or "the three steps" most likely points at)."""
         previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
-        if not previous or len(question.split()) > 12 or not _FOLLOW_UP.search(question):
+        answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content")]
+        if not previous or len(question.split()) > 12:
             return question
-        return f"{question} ({previous[-1]})"
+        said = strip_markers(answers[-1]).removeprefix(load_prompt("refusal")["answer_lead"]) if answers else ""
+        said = " ".join(said.split()[:40])
+        return f"{question} ({previous[-1]} {said})".replace(" )", ")")
 
 
-def list_context(sentence: Sentence) -> str:
-    """A list item quoted alone can say the opposite of its lesson ("Replace prompting entirely with fine-tuning"
-    under "What AI cannot do"), so it is introduced with the heading or lead-in line its list sits under."""
-    text = sentence.passage.text
-    offset = sentence.start - sentence.passage.start
-    line_start = text.rfind("\n", 0, offset) + 1
-    if not re.match(r"\s*(?:[-*+]|\d+[.)])\s", text[line_start : offset + 1]):
-        return ""
-    for line in reversed(text[:line_start].splitlines()):
-        stripped = line.strip()
-        if not stripped or re.match(r"(?:[-*+]|\d+[.)])\s", stripped):
-            continue
-        lead = re.sub(r"^#+\s*", "", stripped).rstrip(":.")
-        return f"Under “{lead}”: " if len(lead) <= 80 else ""
-    section = sentence.passage.section.split(" > ")[-1] if sentence.passage.section else ""
-    return f"Under “{section}”: " if section else ""
+def _same(a: AnswerUnit, b: AnswerUnit) -> bool:
+    return a.core.passage.lesson_id == b.core.passage.lesson_id

@@ -14,7 +14,6 @@ from tutor.answer import Citation, Passage
 from tutor.generate.draft import Draft, parse_draft
 from tutor.ground.evidence import Sentence, split_sentences
 from tutor.ground.support import SupportScorer
-from tutor.text import markdown_headings
 
 _FRAMING = re.compile(r"^Under “[^”]{1,80}”:\s*")
 
@@ -94,14 +93,7 @@ def _attach(claim: str, quote: Sentence, key_to_n: dict[tuple[str, int], int], r
 
 def quote_section(quote: Sentence) -> str:
     """The chunk's section, refined by the last heading inside the chunk before the quote."""
-    p = quote.passage
-    before = p.text[: quote.start - p.start]
-    headings = markdown_headings(before)
-    if not headings:
-        return p.section
-    last = headings[-1][1].strip()
-    parts = p.section.split(" > ") if p.section else []
-    return " > ".join([*parts, last]) if last not in parts else p.section
+    return quote.heading or quote.passage.section
 
 
 def _best_quote(claim: str, passages: list[Passage], scorer: SupportScorer | None) -> Sentence | None:

@@ -30,20 +30,22 @@ from tutor.ground.features import (
     type_missing,
 )
 from tutor.store.vectors import vector_cache
-from tutor.text import code_spans, in_spans, sentence_spans
+from tutor.text import code_spans, in_spans, markdown_headings, sentence_spans
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence of one passage; `start`/`end` are offsets in the lesson text."""
+    """One sentence of one passage; `start`/`end` are offsets in the lesson text, `heading` the path of
+    headings it sits under ("Lesson > Section > Subsection"), so a sentence is never read out of context."""
 
     text: str
     passage: Passage
     start: int
     end: int
     score: float = 0.0
+    heading: str = ""
 
 
 _CODE_LIKE = re.compile(r"\w\s*=\s*[\w\[\"'({]|\w\(|^\s*(?:import|from|def|class|return|print)\b|[{}]|^\s*\[\s*[\"'\d]")
@@ -65,14 +67,42 @@ def split_sentences(passage: Passage) -> list[Sentence]:
     out = []
     text = passage.text
     code = code_spans(text)
+    headings = markdown_headings(text)
     for a, b in sentence_spans(text):
         body = text[a:b]
         marker = re.match(r"(?:[-*+]\s+|\d+[.)]\s+|>\s*)", body)
         if marker:
             a, body = a + marker.end(), body[marker.end() :]
         if body and not body.startswith("#") and not in_spans(a, code) and is_prose(body):
-            out.append(Sentence(body, passage, passage.start + a, passage.start + a + len(body)))
+            heading = heading_path(passage.section, [h for h in headings if h[2] < a])
+            out.append(Sentence(body, passage, passage.start + a, passage.start + a + len(body), heading=heading))
     return out
+
+
+def heading_path(section: str, headings_before: list[tuple[int, str, int]]) -> str:
+    """The chunk's section path refined by the last heading inside the chunk before a sentence."""
+    parts = section.split(" > ") if section else []
+    if headings_before:
+        last = headings_before[-1][1].strip()
+        if last not in parts:
+            parts.append(last)
+    return " > ".join(parts)
+
+
+def read_in_context(sentence: Sentence) -> str:
+    """The sentence as a reader meets it, after the headings it sits under: what it is embedded and matched as."""
+    heading = context_heading(sentence)
+    return f"{heading}: {sentence.text}" if heading else sentence.text
+
+
+def context_heading(sentence: Sentence) -> str:
+    """The headings a sentence sits under, below the lesson title: "When: ..." under "RAG" is about RAG.
+
+    The lesson title is left out: every sentence of the lesson shares it, so it tells them apart not at all.
+    Passages without headings (SQuAD-style paragraphs) get an empty context, as before."""
+    title = sentence.passage.title.strip().lower()
+    parts = sentence.heading.split(" > ") if sentence.heading else []
+    return " ".join(part for part in parts if part.strip().lower() != title)
 
 
 GATE_PARAMS_PATH = Path(__file__).with_name("gate_params.json")
@@ -99,6 +129,17 @@ class EvidenceAnalysis:
     def ranked(self) -> list[int]:
         """Sentence indexes, most likely answer first (ties keep passage order)."""
         return sorted(range(len(self.sentences)), key=lambda i: -self.logits[i])
+
+    def only(self, keep: list[int]) -> EvidenceAnalysis:
+        """The same analysis restricted to the sentences at `keep` (question-level features unchanged), so
+        the gate can judge just the sentences that could be quoted as an answer."""
+        return EvidenceAnalysis(
+            self.query,
+            [self.sentences[i] for i in keep],
+            [self.features[i] for i in keep],
+            [self.logits[i] for i in keep],
+            self.overall,
+        )
 
 
 class EvidenceScorer:
@@ -137,12 +178,14 @@ class EvidenceScorer:
                 "frac_terms": 0.0,
                 "ent_miss_all": 1.0,
                 "num_miss_all": float(bool(query.numbers)),
+                "num_none_all": float(bool(query.numbers)),
                 "n_stems": float(len(set(query.stems))),
             }
             return EvidenceAnalysis(query, [], [], [], overall)
-        vectors = self.cache.get([question] + [s.text for s in sentences])
+        in_context = [read_in_context(s) for s in sentences]
+        vectors = self.cache.get([question, *in_context])
         cos = [float(c) for c in vectors[1:] @ vectors[0]]
-        profiles = [TextProfile.of(s.text) for s in sentences]
+        profiles = [TextProfile.of(text) for text in in_context]
         weights = idf_weights(profiles)
         everything = profiles[0].merged(profiles[1:])
         best_cos = max(cos)
@@ -178,6 +221,7 @@ class EvidenceScorer:
             "frac_terms": sum(s in everything.stems for s in unique) / len(unique) if unique else 0.0,
             "ent_miss_all": entity_missing(query, everything),
             "num_miss_all": number_missing(query, everything),
+            "num_none_all": float(bool(query.numbers) and not query.numbers & everything.numbers),
             "n_stems": float(len(unique)),
         }
         logits = [self.model.logit(f) for f in features]

@@ -8,6 +8,9 @@ Layers, cheapest first, each with its own reason so a refusal can be explained a
 4. evidence  - no single sentence window carries the question's terms, entities, numbers and asked-for
    type. Embedding similarity alone cannot catch near-misses (an entity swapped, a number changed), so this
    layer is a logistic model over lexical + semantic features, fitted by `evals/calibrate_gate.py`.
+
+With an LLM backend only layers 1-2 run here (`decide(..., llm_decides=True)`); the model itself answers
+NOT_IN_LESSON when the passages do not answer, and the ask turns that into a refusal.
 """
 
 from __future__ import annotations
@@ -137,17 +140,28 @@ class AnswerabilityGate:
             passages = list({id(s.passage): s.passage for s in sentences}.values())
         return self.decide(question, self.scorer.analyse(question, passages))
 
-    def decide(self, question: str, analysis: EvidenceAnalysis) -> GateDecision:
-        """Run the layers in order on a finished analysis; the first that refuses decides."""
+    def decide(self, question: str, analysis: EvidenceAnalysis, llm_decides: bool = False) -> GateDecision:
+        """Run the layers in order on a finished analysis; the first that refuses decides.
+
+        With `llm_decides` (an LLM backend, told to reply NOT_IN_LESSON when the passages do not answer) only
+        the cheap layers run - injection, no evidence, off topic - and a question that passes them is the
+        model's to judge (layer "llm"): the lexical evidence model is built for quoting, and vetoing a model
+        that can paraphrase and combine passages would refuse fair questions."""
         fragment = injection_match(question)
         if fragment:
             return GateDecision(False, 0.0, "injection", f"the question tries to change the rules: {fragment!r}")
         if not analysis.sentences:
             return GateDecision(False, 0.0, "no_evidence", "no lesson passage was retrieved for this question")
+        if llm_decides:
+            off_topic = self.off_topic(analysis)
+            if off_topic is not None:
+                return off_topic
+            prob = self.model.prob(question_features(analysis))  # reported only: the model decides
+            return GateDecision(True, prob, "llm", "on topic; the model decides whether the lesson answers it")
         return self.judge_analysis(analysis)
 
-    def judge_analysis(self, analysis: EvidenceAnalysis) -> GateDecision:
-        """The off-topic and evidence layers on a finished analysis (the calibration script calls this too)."""
+    def off_topic(self, analysis: EvidenceAnalysis) -> GateDecision | None:
+        """The refusal when the question shares almost no words and little meaning with the passages, else None."""
         t = self.thresholds
         overall = analysis.overall
         if overall["cos_max"] < t.off_topic_cos and overall["frac_terms"] < t.off_topic_terms:
@@ -158,6 +172,14 @@ class AnswerabilityGate:
                 f"the lesson does not cover this topic (similarity {overall['cos_max']:.2f}, "
                 f"{overall['frac_terms']:.0%} of the question's words found)",
             )
+        return None
+
+    def judge_analysis(self, analysis: EvidenceAnalysis) -> GateDecision:
+        """The off-topic and evidence layers on a finished analysis (the calibration script calls this too)."""
+        t = self.thresholds
+        off_topic = self.off_topic(analysis)
+        if off_topic is not None:
+            return off_topic
         missing = _missing_names(analysis)
         if missing:
             return GateDecision(False, 0.0, "missing_name", missing)
@@ -188,6 +210,25 @@ def _missing_names(analysis: EvidenceAnalysis) -> str:
     query, overall = analysis.query, analysis.overall
     if query.entities and overall["ent_miss_all"] >= 1.0:
         return "the names in the question do not appear in the lesson"
-    if query.numbers and overall["num_miss_all"] >= 1.0:
+    absent = _absent_codes(query.text, analysis)
+    if absent:
+        return f"the lesson does not mention {absent}"
+    if query.numbers and overall.get("num_none_all", overall["num_miss_all"]) >= 1.0:  # none of them, not one
         return "the numbers in the question do not appear in the lesson"
     return ""
+
+
+# Acronyms and model-like codes ("RLHF", "SARSA", "GPT-4o", "70B"): a question naming one the retrieved
+# lesson text never mentions asks about something else, however close its other words are.
+_CODE = re.compile(r"\b(?=[\w-]*[A-Z]{2})(?![A-Z][a-z])[A-Za-z0-9][\w-]*[A-Za-z0-9]\b|\b\d+[A-Za-z]+\b")
+
+
+def _absent_codes(question: str, analysis: EvidenceAnalysis) -> str:
+    """The codes the question names, when the passages mention none of them (one found means the question
+    may still be about the lesson: "Is it 'SARSA' or 'Q-learning'?")."""
+    codes = {c for c in _CODE.findall(question) if not re.fullmatch(r"\d+s?", c)}
+    if not codes:
+        return ""
+    seen = " ".join({s.passage.chunk_id: s.passage.text for s in analysis.sentences}.values()).lower()
+    absent = sorted(c for c in codes if not re.search(rf"(?<!\w){re.escape(c.lower())}s?(?!\w)", seen))
+    return ", ".join(absent) if len(absent) == len(codes) else ""

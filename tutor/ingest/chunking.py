@@ -14,8 +14,9 @@ from tutor.ingest.lessons import Lesson
 
 TokenCounter = Callable[[str], int]
 
-# Finer and finer places to cut, each a regex whose match ends a piece.
-_SEPARATORS = (r"\n\s*\n", r"\n", r"(?<=[.!?;:])[\"')\]]*\s+", r"\s+")
+# Finer and finer places to cut, each a regex whose match ends a piece. A blank line after a line ending in
+# ":" is not a paragraph break: "K-means works in three steps:" stays with the list it introduces.
+_SEPARATORS = (r"(?<!:)\n\s*\n", r"(?<!:)\n", r"(?<=[.!?;:])[\"')\]]*\s+", r"\s+")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from tutor.store.chroma import LessonStore
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 _EMBED_GROUP = 256  # chunks per embed+write round: progress survives an interrupted run
 
 
