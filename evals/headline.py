@@ -36,6 +36,7 @@ HEADLINE: tuple[Metric, ...] = (
     Metric("supported_rate", ("grounding", "supported_rate"), "supported sentences"),
     Metric("key_fact_recall", ("answer", "key_fact_recall"), "key-fact recall"),
     Metric("token_f1", ("answer", "token_f1"), "token F1 vs reference"),
+    Metric("answer_accuracy", ("answer", "accuracy"), "overall accuracy (right answer or right refusal)"),
     Metric("latency_p50_ms", ("latency_ms", "p50"), "latency p50 (ms)", higher_is_better=False, percent=False),
     Metric("latency_p95_ms", ("latency_ms", "p95"), "latency p95 (ms)", higher_is_better=False, percent=False),
 )

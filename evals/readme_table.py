@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from evals.headline import BY_NAME, fmt, value
+from evals.scoring import RESTATED
 
 log = logging.getLogger(__name__)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITE_ORDER = ("seed", "mlfb", "squad2", "scifact")
+SUITE_ORDER = ("seed", "mlfb", "learner", "squad2", "scifact")
 COLUMNS = (
     ("recall_at_1", "R@1"),
     ("recall_at_5", "R@5"),
@@ -28,9 +29,14 @@ COLUMNS = (
     ("citation_validity", "valid citations"),
     ("supported_rate", "supported sentences"),
     ("key_fact_recall", "key-fact recall"),
+    ("restated", "restated"),
+    ("answer_accuracy", "accuracy"),
     ("latency_p50_ms", "p50 ms"),
     ("latency_p95_ms", "p95 ms"),
 )
+
+
+METRICS = {**BY_NAME, RESTATED.name: RESTATED}
 
 
 def load_results(results_dir: Path | None = None) -> list[dict[str, Any]]:
@@ -60,7 +66,7 @@ def results_markdown(results_dir: Path | None = None) -> str:
         if result.get("baseline"):
             systems.append(("naive RAG", result["baseline"]))
         for name, summary in systems:
-            cells = [fmt(BY_NAME[key], value(summary, BY_NAME[key])) for key, _ in COLUMNS]
+            cells = [fmt(METRICS[key], value(summary, METRICS[key])) for key, _ in COLUMNS]
             lines.append(
                 f"| {result['suite']} | {name} | {summary.get('n', result.get('n'))} | " + " | ".join(cells) + " |"
             )

@@ -40,12 +40,14 @@ RESTATED = Metric("restated", ("answer", "restated"), "answers that only restate
 
 
 def reported_metrics(summaries: list[dict[str, Any] | None]) -> list[Metric]:
-    """The headline metrics that apply to the summaries, with `RESTATED` right after the other answer
-    metrics when any summary measured it (the console table and the report show the same list)."""
+    """The headline metrics that apply to the summaries, with `RESTATED` right after the key-fact recall
+    when any summary measured it (the console table and the report show the same list)."""
     metrics = shown(summaries)
     if not any(value(s, RESTATED) is not None for s in summaries):
         return metrics
-    after = max((i for i, m in enumerate(metrics) if m.path[0] == "answer"), default=len(metrics) - 1)
+    names = [m.name for m in metrics]
+    answer = [i for i, m in enumerate(metrics) if m.path[0] == "answer"]
+    after = names.index("key_fact_recall") if "key_fact_recall" in names else max(answer, default=len(metrics) - 1)
     return metrics[: after + 1] + [RESTATED] + metrics[after + 1 :]
 
 
@@ -182,6 +184,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "key_fact_recall_answered": mean(x["key_fact_recall"] for r, x in zip(records, m) if not r["refused"]),
             "token_f1": mean(x["token_f1"] for x in m),
             "restated": mean(x.get("restated") for x in m),
+            "accuracy": mean(_right(r, x) for r, x in zip(records, m)),
         },
         "latency_ms": {"p50": _round(percentile(totals, 50)), "p95": _round(percentile(totals, 95)), "stages": stages},
         "categories": by_category(records),
@@ -238,3 +241,11 @@ def category_comparison(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _right(record: dict[str, Any], metrics: dict[str, Any]) -> float:
+    """Overall accuracy's unit: an unanswerable question refused, or an answerable one answered with all of
+    its key facts (for SQuAD-style rows, one of the gold answers) in the answer."""
+    if not record["answerable"]:
+        return float(record["refused"])
+    return float(not record["refused"] and (metrics["key_fact_recall"] or 0.0) >= 1.0)

@@ -13,6 +13,8 @@ STOPWORDS = frozenset(
     "its me my of on or our so than that the their them then there these they this those to was we were what "
     "when where which who whom why will with would you your about should much many more most also just very "
     "not no yes any some such only own same too s t".split()
+    # light verbs and fillers: "When should I use RAG?" asks about RAG, not about using
+    + "use used uses using actually really basically exactly usually".split()
 )
 
 
@@ -31,6 +33,15 @@ def terms(text: str) -> list[str]:
                 token = token[:-1]
             out.append(token)
     return out
+
+
+_QUOTED_SPAN = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”|‘[^’]*’")
+
+
+def unquoted(text: str) -> str:
+    """`text` without its quoted spans: the options of "Is it 'A', 'B' or 'C'?" are candidates the learner
+    offers, not things the question says."""
+    return _QUOTED_SPAN.sub(" ", text)
 
 
 def stem(word: str) -> str:

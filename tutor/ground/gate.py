@@ -23,6 +23,7 @@ from typing import Any
 from tutor.answer import Passage
 from tutor.ground.evidence import DEFAULT_SENTENCE_MODEL, GATE_PARAMS_PATH, EvidenceAnalysis, EvidenceScorer, Sentence
 from tutor.ground.features import LinearModel, load_params
+from tutor.text import unquoted
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ _CODE = re.compile(r"\b(?=[\w-]*[A-Z]{2})(?![A-Z][a-z])[A-Za-z0-9][\w-]*[A-Za-z0
 def _absent_codes(question: str, analysis: EvidenceAnalysis) -> str:
     """The codes the question names, when the passages mention none of them (one found means the question
     may still be about the lesson: "Is it 'SARSA' or 'Q-learning'?")."""
-    codes = {c for c in _CODE.findall(question) if not re.fullmatch(r"\d+s?", c)}
+    codes = {c for c in _CODE.findall(unquoted(question)) if not re.fullmatch(r"\d+s?", c)}  # options may be decoys
     if not codes:
         return ""
     seen = " ".join({s.passage.chunk_id: s.passage.text for s in analysis.sentences}.values()).lower()

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from tutor.ground.evidence import Sentence, split_sentences
-from tutor.text import content_stems
+from tutor.text import content_stems, unquoted
 
 # Sections whose bullets announce topics rather than explain them.
 OUTLINE_SECTION = re.compile(
@@ -75,8 +75,9 @@ class AnswerUnit:
 
     def restates(self, question: str) -> bool:
         """True when the unit adds (almost) nothing the question did not already say: its content words,
-        less the question's and its heading's, are fewer than two."""
-        known = set(content_stems(question)) | set(content_stems(self.core.heading))
+        less the question's and its heading's, are fewer than two. Options the question quotes ("Is it 'A'
+        or 'B'?") do not count as said: an answer that picks one is not a restatement."""
+        known = set(content_stems(unquoted(question))) | set(content_stems(self.core.heading))
         new = set(content_stems(self.text)) - known
         return len(new) < 2
 
