@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from tutor.ground.cite import strip_framing
-from tutor.text import MARKER_RUN, content_stems, strip_markers
+from tutor.text import MARKER_RUN, content_stems, strip_markers, unquoted
 from tutor.text import sentences as text_sentences
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -91,11 +91,12 @@ def restates_question(questions: Sequence[str], quoted: Sequence[str], share: fl
     teach the model new facts?" is a restatement (every quoted word was asked), and so is the learning
     objective "Explain what fine-tuning is and is not good for." for "What is fine-tuning actually good for?"
     (2 of 3); a quote that brings the lesson's explanation is not, however many question words it repeats.
+    Quoted options ("Is it 'A' or 'B'?") are not counted as asked: an answer that picks one is no restatement.
     The answers measured quote whole lesson sentences, so a one-new-word quote is almost never an answer; a
     bare three-word factoid ("William ruled England." for "Who ruled England?") would count as one. Text with
     no content words at all is not counted (there is nothing to compare).
     """
-    asked = {s for q in questions for s in content_stems(q or "")}
+    asked = {s for q in questions for s in content_stems(unquoted(q or ""))}  # quoted options are not asked
     said = {s for text in quoted for s in content_stems(strip_markers(text))}
     if not said:
         return False

@@ -33,7 +33,7 @@ from evals.metrics import (
 from tutor.answer import Answer, Passage
 
 RANK_DEPTH = 20  # chunks ranked over all lessons per question for the retrieval metrics
-STAGES = ("retrieve", "answer", "verify", "total")
+STAGES = ("retrieve", "evidence", "gate", "answer", "verify", "total")
 # Shown under the headline table by the console and the report (lower is better); it sits beside the
 # key-fact recall in the summary's "answer" group.
 RESTATED = Metric("restated", ("answer", "restated"), "answers that only restate the question", higher_is_better=False)
