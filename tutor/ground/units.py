@@ -45,7 +45,7 @@ _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
 _SYMBOLS = re.compile(r"[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]+")
 MAX_LIST_ITEMS = 8
 SHORT_LIST = 5  # a list this short is quoted whole when any of its items matches
-FRAGMENT_WORDS = 10  # a body line this short, with a sentence after it, is a lead-in, not a statement
+FRAGMENT_WORDS = 10  # a section's first line this short, with a sentence after it, is a lead-in
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def unit_for(sentence: Sentence, siblings: list[Sentence]) -> AnswerUnit:
     parts = [sentence]
     if sentence.text.rstrip().endswith(":"):
         parts += _list_after(siblings, index)
-    elif _is_fragment(sentence) and index + 1 < len(siblings) and _same_block(sentence, siblings[index + 1]):
+    elif _opens_section(siblings, index) and index + 1 < len(siblings) and _same_block(sentence, siblings[index + 1]):
         parts.append(siblings[index + 1])
     elif _NEEDS_PREVIOUS.match(sentence.text) and index > 0 and _same_block(siblings[index - 1], sentence):
         parts.insert(0, siblings[index - 1])
@@ -194,8 +194,12 @@ def _is_list_item(sentence: Sentence) -> bool:
     return bool(_LIST_ITEM.fullmatch(p.text[line_start:offset]))
 
 
-def _is_fragment(sentence: Sentence) -> bool:
-    return not _is_list_item(sentence) and len(sentence.text.split()) < FRAGMENT_WORDS
+def _opens_section(siblings: list[Sentence], index: int) -> bool:
+    """A short first line under a heading ("Fine-tuning to teach the model new facts." under "Common
+    pitfall") names what the section explains next; a short sentence further on stands on its own."""
+    sentence = siblings[index]
+    first = index == 0 or siblings[index - 1].heading != sentence.heading
+    return first and not _is_list_item(sentence) and len(sentence.text.split()) < FRAGMENT_WORDS
 
 
 def _same_block(first: Sentence, second: Sentence, gap: int = 1) -> bool:
@@ -222,7 +226,7 @@ def answer_units(question: str, ranked: list[Sentence]) -> list[AnswerUnit]:
         if key in used:
             continue
         unit = unit_for(sentence, siblings[sentence.passage.chunk_id])
-        if not unit.answers(question):
+        if not unit.answers(question) or any((p.passage.chunk_id, p.start) in used for p in unit.parts):
             continue
         used.update((p.passage.chunk_id, p.start) for p in unit.parts)
         units.append(unit)
