@@ -81,3 +81,27 @@ def test_the_http_api_fetches_the_lesson_once_per_ask(counted, fake_embedder, tm
         assert work_done(counted, fake_embedder, other) == (1, 2, 2)
         missing = client.post("/api/ask", json={"question": question, "lesson_id": "no-such-lesson"})
         assert missing.status_code == 404 and "no-such-lesson" in missing.json()["detail"]
+
+
+def test_an_ask_embeds_the_question_only_the_sentences_come_from_the_index(counted, fake_embedder):
+    # the sentence vectors were made at ingest; a fresh cache proves the ask reads them from Chroma
+    counted.scorer.cache._vectors.clear()
+    question = "When should I fine-tune instead of prompting?"
+    counted.ask(question, lesson_id=LESSON)
+    assert fake_embedder.embedded == [question]
+
+
+def test_re_ingesting_a_lesson_replaces_its_stored_sentences(counted, seed_corpus):
+    store = counted.store
+    chunk_ids = [p.chunk_id for p in store.passages({"lesson_id": LESSON})]
+    before = store.sentence_vectors(chunk_ids)
+    assert before and all(len(v) == len(next(iter(before.values()))) for v in before.values())
+    path = next(p for p in seed_corpus.iterdir() if p.stem == LESSON)
+    extra = "\n\nA new closing sentence about evaluation.\n"
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    counted.ingest()
+    after = store.sentence_vectors([p.chunk_id for p in store.passages({"lesson_id": LESSON})])
+    assert any(text.endswith("A new closing sentence about evaluation.") for text in after)
+    assert len(store.sentence_rows.get(where={"lesson_id": LESSON})["ids"]) >= len(after)  # no stale rows kept
+    store.delete_lesson(LESSON)
+    assert not store.sentence_rows.get(where={"lesson_id": LESSON})["ids"]

@@ -233,6 +233,7 @@ class Tutor:
 
     def _analyse(self, state: AskState) -> AskState:
         t = time.perf_counter()
+        self.scorer.cache.put(self.store.sentence_vectors([p.chunk_id for p in state.passages]))
         state.mentions = self.scorer.analyse(state.standalone, state.passages)
         state.analysis = state.mentions.only(answering(state.standalone, state.mentions.sentences))
         state.sentences = self.scorer.rank(state.analysis)

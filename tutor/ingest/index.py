@@ -13,13 +13,15 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tutor.answer import Passage
+from tutor.ground.evidence import read_in_context, split_sentences
 from tutor.ingest.chunking import Chunk, chunk_lesson
 from tutor.ingest.lessons import Lesson, LessonError, find_lesson_files, load_lesson
 from tutor.store.chroma import LessonStore
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"  # 4: sentence vectors stored with the chunks
 _EMBED_GROUP = 256  # chunks per embed+write round: progress survives an interrupted run
 
 
@@ -35,6 +37,13 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def chunk_sentences(chunk: Chunk) -> list[str]:
+    """The chunk's sentences as the evidence scorer reads them (under their headings), deduplicated."""
+    c = chunk
+    passage = Passage(c.id, c.lesson_id, c.title, c.course, c.section, c.text, c.start, c.end)
+    return list(dict.fromkeys(read_in_context(s) for s in split_sentences(passage)))
 
 
 def embedding_text(chunk: Chunk, count_tokens, max_tokens: int) -> str:
@@ -139,10 +148,15 @@ def _embed_and_store(store: LessonStore, pending: list, report: IngestReport, ba
         if group and (item is None or size >= _EMBED_GROUP):
             texts = [embedding_text(c, embedder.count_tokens, embedder.max_tokens) for _, cs, _, _ in group for c in cs]
             vectors = embedder.embed_batch(texts, batch_size)
-            offset = 0
-            for lesson, chunks, index_hash, path in group:
-                store.replace_lesson(lesson, chunks, vectors[offset : offset + len(chunks)], index_hash, path)
+            said = [[(c.id, s) for c in cs for s in chunk_sentences(c)] for _, cs, _, _ in group]
+            said_vectors = embedder.embed_batch([s for rows in said for _, s in rows], batch_size)
+            offset = said_offset = 0
+            for (lesson, chunks, index_hash, path), rows in zip(group, said, strict=True):
+                sentences = [(chunk_id, text, said_vectors[said_offset + j]) for j, (chunk_id, text) in enumerate(rows)]
+                chunk_vectors = vectors[offset : offset + len(chunks)]
+                store.replace_lesson(lesson, chunks, chunk_vectors, index_hash, path, sentences)
                 offset += len(chunks)
+                said_offset += len(rows)
             done += len(texts)
             bar.update(len(texts))
             log.info("embedded %d/%d chunks", done, total)

@@ -76,6 +76,7 @@ class LessonStore:
         slug = embedder.collection_slug
         self.chunk_collection_name = f"chunks-{slug}"
         self.lesson_collection_name = f"lessons-{slug}"
+        self.sentence_collection_name = f"sentences-{slug}"
         self._open_collections()
 
     def _open_collections(self) -> None:
@@ -86,13 +87,34 @@ class LessonStore:
         self.lesson_rows = self.client.get_or_create_collection(
             self.lesson_collection_name, metadata=space, embedding_function=None
         )
+        self.sentence_rows = self.client.get_or_create_collection(
+            self.sentence_collection_name, metadata=space, embedding_function=None
+        )
 
     # --- writing -------------------------------------------------------------------------------
     def replace_lesson(
-        self, lesson: Lesson, chunks: list[Chunk], vectors: list[list[float]], index_hash: str, path: str
+        self,
+        lesson: Lesson,
+        chunks: list[Chunk],
+        vectors: list[list[float]],
+        index_hash: str,
+        path: str,
+        sentences: list[tuple[str, str, list[float]]] = (),
     ) -> None:
-        """Swap a lesson's chunks for new ones: no stale or duplicate chunks survive a re-index."""
+        """Swap a lesson's chunks for new ones: no stale or duplicate chunks survive a re-index.
+
+        `sentences` are (chunk id, sentence as read in context, vector): the evidence scorer's embeddings,
+        made once here so an ask does not embed the lesson's sentences again."""
         self.chunks.delete(where={"lesson_id": lesson.id})
+        self.sentence_rows.delete(where={"lesson_id": lesson.id})
+        for i in range(0, len(sentences), _WRITE_BATCH):
+            part = sentences[i : i + _WRITE_BATCH]
+            self.sentence_rows.add(
+                ids=[f"{chunk_id}@{i + j}" for j, (chunk_id, _, _) in enumerate(part)],
+                embeddings=[vector for _, _, vector in part],
+                documents=[text for _, text, _ in part],
+                metadatas=[{"lesson_id": lesson.id, "chunk_id": chunk_id} for chunk_id, _, _ in part],
+            )
         for i in range(0, len(chunks), _WRITE_BATCH):
             part = chunks[i : i + _WRITE_BATCH]
             self.chunks.add(
@@ -120,11 +142,12 @@ class LessonStore:
 
     def delete_lesson(self, lesson_id: str) -> None:
         self.chunks.delete(where={"lesson_id": lesson_id})
+        self.sentence_rows.delete(where={"lesson_id": lesson_id})
         self.lesson_rows.delete(ids=[lesson_id])
 
     def reset(self) -> None:
         """Drop this model's collections and start empty (`tutor ingest --rebuild`)."""
-        for name in (self.chunk_collection_name, self.lesson_collection_name):
+        for name in (self.chunk_collection_name, self.lesson_collection_name, self.sentence_collection_name):
             self.client.delete_collection(name)
         self._open_collections()
 
@@ -148,6 +171,14 @@ class LessonStore:
         rows = self.chunks.get(where=where, include=["metadatas", "documents"])
         out = [_passage(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])]
         return sorted(out, key=lambda p: (p.lesson_id, p.start))
+
+    def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        """The stored sentence vectors of these chunks, by the text they embed (empty for an index made
+        before sentences were stored: the scorer then embeds them itself)."""
+        if not chunk_ids:
+            return {}
+        rows = self.sentence_rows.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "embeddings"])
+        return dict(zip(rows["documents"], rows["embeddings"], strict=True))
 
     def search(self, vector: list[float], k: int, where: dict | None = None) -> list[Passage]:
         """Nearest chunks by cosine; `score` is the cosine similarity."""

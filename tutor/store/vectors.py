@@ -20,6 +20,15 @@ class VectorCache:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
+    def put(self, vectors: dict[str, Sequence[float]]) -> None:
+        """Vectors computed elsewhere (at ingest), so `get` finds them instead of embedding again."""
+        with self._lock:
+            for text, vector in vectors.items():
+                if text not in self._vectors:
+                    self._vectors[text] = np.asarray(vector, dtype=np.float32)
+            while len(self._vectors) > self.capacity:
+                self._vectors.popitem(last=False)
+
     def get(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts` as rows; the uncached ones are embedded in one batch."""
         with self._lock:
