@@ -83,6 +83,7 @@ class AnswerUnit:
 
 
 def role_of(sentence: Sentence) -> str:
+    """The role: quiz for questions and exercise sections, outline for objectives and plans, else body."""
     heading = sentence.heading.split(" > ")[-1] if sentence.heading else ""
     if sentence.text.rstrip().endswith("?") or QUIZ_SECTION.search(heading):
         return "quiz"
