@@ -80,11 +80,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _ends_sentence(text: str, match: re.Match[str]) -> bool:
+    """Whether a `SENTENCE_END` match ends a sentence: always after . ! ?, and at a single line break only
+    when the line ends a clause or is short, or the next line starts a block of its own."""
     if match.group(0)[0] != "\n" or match.group(0).count("\n") > 1:
         return True
     line_start = text.rfind("\n", 0, match.start()) + 1
     line = text[line_start : match.start()].rstrip()
-    next_line = text[match.end() : text.find("\n", match.end()) if "\n" in text[match.end() :] else len(text)]
+    line_end = text.find("\n", match.end())
+    next_line = text[match.end() : line_end if line_end >= 0 else len(text)]
     if not line or _BLOCK_START.match(next_line) or re.search(r"[.!?:;\"')\]|]$", line):
         return True
     return len(line.lstrip(" \t-*+>0123456789.)")) < _WRAPPED_LINE

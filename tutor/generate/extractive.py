@@ -45,8 +45,8 @@ class ExtractiveBackend:
             yield draft.text
 
     def select(self, question: str, sentences: list[Sentence]) -> list[AnswerUnit]:
-        """The best answer unit, plus up to two more nearly as good that do not overlap it (`sentences` best
-        first). Units that only restate the question, outline bullets and quiz lines are never picked."""
+        """The best answer unit, plus up to two more nearly as good (`sentences` best first). `answer_units`
+        never puts a sentence in two units, and never offers restatements, outline bullets or quiz lines."""
         units = answer_units(question, sentences)
         if not units:
             return []
@@ -56,9 +56,6 @@ class ExtractiveBackend:
         for unit in units:
             if len(chosen) == self.max_units or (chosen and unit.core.score < best * self.keep_ratio):
                 break
-            span = unit.quote
-            if any(span.start < c.quote.end and c.quote.start < span.end for c in chosen if _same(c, unit)):
-                continue
             size = len(unit.text.split())
             if chosen and words + size > self.max_words:
                 continue
@@ -76,7 +73,3 @@ class ExtractiveBackend:
         said = strip_markers(answers[-1]).removeprefix(load_prompt("refusal")["answer_lead"]) if answers else ""
         said = " ".join(said.split()[:40])
         return f"{question} ({previous[-1]} {said})".replace(" )", ")")
-
-
-def _same(a: AnswerUnit, b: AnswerUnit) -> bool:
-    return a.core.passage.lesson_id == b.core.passage.lesson_id

@@ -214,7 +214,7 @@ def _missing_names(analysis: EvidenceAnalysis) -> str:
     absent = _absent_codes(query.text, analysis)
     if absent:
         return f"the lesson does not mention {absent}"
-    if query.numbers and overall.get("num_none_all", overall["num_miss_all"]) >= 1.0:  # none of them, not one
+    if query.numbers and overall["num_none_all"] >= 1.0:  # none of them, not merely one
         return "the numbers in the question do not appear in the lesson"
     return ""
 
