@@ -89,6 +89,17 @@ def test_a_follow_up_in_a_conversation_is_answered_from_the_lesson(bike_tutor):
     assert "thorn or glass that caused the puncture" in follow.answer
 
 
+def test_a_new_off_topic_question_in_a_conversation_stays_refused(bike_tutor):
+    # Its own words are nowhere in the lesson: borrowing the previous turn would answer that turn instead.
+    history = [
+        {"role": "user", "content": "How often should I clean my chain?"},
+        {"role": "assistant", "content": "Clean the chain every 300 to 500 kilometres."},
+    ]
+    answer = bike_tutor.ask("What is the capital of Australia?", "bike-care", history=history)
+    assert answer.refused
+    assert "can't find" in answer.answer.lower()
+
+
 def test_a_field_line_is_quoted_with_the_heading_it_belongs_to(bike_tutor):
     answer = bike_tutor.ask("What pressure should road tyres have?", "bike-care")
     assert not answer.refused

@@ -210,10 +210,13 @@ class Tutor:
 
     def _follow_up(self, state: AskState) -> AskState:
         """A question the lesson could not answer on its own words ("What are the three steps?", "Why is
-        that?") is tried once more with the previous turn's question and answer as its context."""
+        that?") is tried once more with the previous turn's question and answer as its context. A question
+        refused as off topic although it has content words of its own changes the subject, and stays refused."""
         decision = state.decision
         if not state.history or decision.answerable or decision.layer == "injection":
             return state
+        if decision.layer == "off_topic" and state.mentions is not None and state.mentions.query.stems:
+            return state  # words of its own, none in the lesson: a new question ("What is the capital of…?")
         if state.standalone != state.question:
             return state
         resolved = self.backend.condense(state.question, state.history)
