@@ -20,6 +20,7 @@ README = ROOT / "README.md"
 FOLDERS = {
     "tutor/": "the library; `pipeline.py` composes the stages below into `Tutor` (ask, stream, LangChain Runnable)",
     "ui/": "the Gradio chat page and the one server that mounts it beside the HTTP API (the only gradio importer)",
+    "ui/widget/": "the embeddable widget: `/widget.js`, the light `/embed` chat on the HTTP API, `/demo` pages",
     "corpus/": "bundled lessons, one folder per course (see corpus/README.md)",
     "corpus/tools/": "build-time tools that made the bundled lessons: page cleaner, course importer",
     "evals/": "`tutor eval`: datasets, metrics, the naive baseline, reports, calibration and benchmarks",

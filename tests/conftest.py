@@ -118,16 +118,23 @@ class TutorServer:
 @pytest.fixture(scope="session")
 def tutor_server(tmp_path_factory) -> Iterator[TutorServer]:
     """`python -m tutor.cli serve` over a copy of the seed lessons, started once per session (~10-60 s)."""
-    import subprocess
-    import sys
-
     root = tmp_path_factory.mktemp("server")
     corpus = root / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)
+    with serving(root, corpus) as server:
+        yield server
+
+
+@contextmanager
+def serving(root: Path, corpus: Path, **env: str) -> Iterator[TutorServer]:
+    """A `tutor serve` process over `corpus` with its data under `root/home`, until the block ends."""
+    import subprocess
+    import sys
+
     home = root / "home"
     port = free_port()
     log_path = root / "server.log"
-    env = child_env(TUTOR_HOME=str(home), TUTOR_CORPUS=str(corpus))
+    env = child_env(TUTOR_HOME=str(home), TUTOR_CORPUS=str(corpus), **env)
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -179,7 +179,7 @@ class _FakeTutor:
     def __init__(self, fail: bool = False) -> None:
         from tutor.settings import Settings
 
-        self.settings = Settings(cors_origins=("https://school.example",))
+        self.settings = Settings(allowed_origins=("https://school.example",))
         self.fail = fail
 
     def lessons(self):

@@ -28,7 +28,7 @@ def test_lists_split_and_blank_values_mean_default():
     settings = Settings.from_env(
         {"TUTOR_CORS_ORIGINS": "https://a.example, https://b.example", "TUTOR_LLM": " ", "OPENAI_API_KEY": "sk-local"}
     )
-    assert settings.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.llm == "extractive" and settings.llm_api_key == "sk-local"
 
 

@@ -7,6 +7,7 @@ exposed as a LangChain Runnable (`tutor.runnable`) so they compose with other ch
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -211,12 +212,14 @@ class Tutor:
     def _follow_up(self, state: AskState) -> AskState:
         """A question the lesson could not answer on its own words ("What are the three steps?", "Why is
         that?") is tried once more with the previous turn's question and answer as its context. A question
-        refused as off topic although it has content words of its own changes the subject, and stays refused."""
+        refused as off topic that has content words of its own and points back at nothing ("What is the
+        capital of Australia?", unlike "Why is that a mistake?") changes the subject, and stays refused."""
         decision = state.decision
         if not state.history or decision.answerable or decision.layer == "injection":
             return state
         if decision.layer == "off_topic" and state.mentions is not None and state.mentions.query.stems:
-            return state  # words of its own, none in the lesson: a new question ("What is the capital of…?")
+            if not _REFERS_BACK.search(state.question):
+                return state  # words of its own, none in the lesson, nothing pointing back: a new subject
         if state.standalone != state.question:
             return state
         resolved = self.backend.condense(state.question, state.history)
@@ -403,6 +406,12 @@ class Tutor:
         if role_of(best) != "outline" or not names_all or not self.gate.decide(state.standalone, mentions).answerable:
             return None
         return readable(best.text).rstrip(".:;!")
+
+
+# Words by which a question points back at the conversation ("Why is that a mistake?", "How do they differ?").
+_REFERS_BACK = re.compile(
+    r"\b(that|this|these|those|it|its|they|them|their|there|then|so|same|above|previous|earlier)\b", re.IGNORECASE
+)
 
 
 def _closest_sections(passages: list[Passage], title: str, limit: int = 3) -> str:

@@ -110,10 +110,12 @@ class Settings(BaseSettings):
     )
     reranker: str = Field("", description="Cross-encoder path or id for reranking; empty = off.")
     top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
-    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
-        description="Origins allowed to call the HTTP API from a browser, `,`-separated (e.g. "
-        "`https://school.example`; `*` = any). Default empty = same-origin only.",
+        validation_alias=AliasChoices("allowed_origins", "TUTOR_CORS_ORIGINS", "TUTOR_ALLOWED_ORIGINS"),
+        description="Sites that may embed the widget (`/embed`) and call the HTTP API from a browser, "
+        "`,`-separated (e.g. `https://school.example`); `*` = any site (logged as a warning). "
+        "Default empty = loopback origins only (`http://localhost:*`, `http://127.0.0.1:*`).",
     )
 
     @field_validator("corpus", mode="before")
@@ -123,7 +125,7 @@ class Settings(BaseSettings):
             return tuple(Path(p) for p in value.split(os.pathsep) if p.strip())
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -1,4 +1,5 @@
-"""One server for everything: the HTTP API under /api, OpenAPI at /docs, and the chat UI at /.
+"""One server for everything: the HTTP API under /api, OpenAPI at /docs, the widget (/widget.js, /embed,
+/demo) and the chat UI at /.
 
 `tutor serve` calls `serve`; `create_app` is the ASGI app for anyone who runs their own uvicorn.
 """
@@ -21,9 +22,11 @@ from tutor.errors import TutorError
 from tutor.pipeline import Tutor
 from tutor.serve.api import create_api
 from tutor.serve.feedback import FeedbackStore
+from tutor.serve.origins import OriginPolicy
 from tutor.serve.starters import StarterQuestions
 from tutor.settings import Settings, apply_offline_env
 from ui.gradio_app import CSS, THEME, build_ui
+from ui.widget import widget_routes
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,10 @@ def create_app(settings: Settings) -> FastAPI:
     lock = threading.Lock()  # one ask at a time: not every backend is safe to call concurrently
     feedback = FeedbackStore(settings.home / FEEDBACK_DB)
     starters = StarterQuestions(tutor, ask_lock=lock)
-    api = create_api(tutor, feedback, starters, ask_lock=lock, cors_origins=settings.cors_origins)
+    policy = OriginPolicy.of(settings.allowed_origins)
+    policy.warn_if_open()
+    api = create_api(tutor, feedback, starters, ask_lock=lock, origins=policy)
+    api.include_router(widget_routes(tutor, policy))
     blocks = build_ui(tutor, starters, feedback, ask_lock=lock)
     # Mounted last so /healthz, /api/* and /docs are matched before the UI's catch-all "/".
     app = gr.mount_gradio_app(api, blocks, path="/", theme=THEME, css=CSS, footer_links=["api"], show_error=False)

@@ -54,6 +54,8 @@ _CODE_LIKE = re.compile(r"\w\s*=\s*[\w\[\"'({]|\w\(|^\s*(?:import|from|def|class
 def is_prose(text: str) -> bool:
     """A sentence a tutor can quote: words, not a table row, a data dump, an image or a line of code."""
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images say nothing on their own
+    # Inline code and markup named in a sentence ("set `top_k = 3`", "a <b> tag") leave it prose: one word.
+    text = re.sub(r"`[^`\n]+`|<[^<>\n]+>", " code ", text)
     if _CODE_LIKE.search(text):
         return False
     words = re.findall(r"[A-Za-z][A-Za-z'’-]+", text)

@@ -21,7 +21,7 @@ from tutor.store.chroma import LessonStore
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "4"  # 4: sentence vectors stored with the chunks
+CHUNKER_VERSION = "5"  # 4: sentence vectors stored with the chunks; 5: prose naming inline code or markup
 _EMBED_GROUP = 256  # chunks per embed+write round: progress survives an interrupted run
 
 

@@ -1,1 +1,2 @@
-"""Serve: the HTTP API and what it keeps (feedback) or prepares (starter questions)."""
+"""Serve: the HTTP API, who may call or embed it (allowed origins), and what it keeps (feedback) or prepares
+(starter questions)."""

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -25,6 +26,7 @@ from tutor.answer import Answer, answer_json
 from tutor.errors import TutorError, public_error
 from tutor.pipeline import AskState, Tutor
 from tutor.serve.feedback import FeedbackStore
+from tutor.serve.origins import OriginPolicy
 from tutor.serve.starters import StarterQuestions
 
 log = logging.getLogger(__name__)
@@ -119,24 +121,35 @@ def create_api(
     starters: StarterQuestions | None,
     *,
     ask_lock: AbstractContextManager | None = None,
-    cors_origins: tuple[str, ...] | list[str] | None = None,
+    origins: OriginPolicy | None = None,
 ) -> FastAPI:
     """The API app. Pass the same `ask_lock` to every other caller of the tutor (UI, starters)."""
     lock = ask_lock if ask_lock is not None else threading.Lock()
-    origins = list(cors_origins if cors_origins is not None else getattr(tutor.settings, "cors_origins", ()))
+    policy = origins if origins is not None else OriginPolicy.of(tutor.settings.allowed_origins)
     api = FastAPI(
         title="Lesson tutor API",
         version="1",
         description="Answers only from the lesson a learner is reading, with citations; refuses otherwise.",
     )
-    if origins:
-        api.add_middleware(
-            CORSMiddleware,
-            allow_origins=origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Content-Type", "Accept"],
-            max_age=600,
-        )
+
+    @api.middleware("http")
+    async def allowed_origins_only(request: Request, call_next: Any) -> Any:
+        """CORS only hides responses: a form post from another site would still reach the API. A request
+        that names a browser origin is served only if that origin is allowed or is this server itself."""
+        origin = request.headers.get("origin")
+        if origin and request.url.path.startswith("/api/") and not _same_site(origin, request):
+            if not policy.allows(origin):
+                detail = f"{origin} may not call this tutor from a browser (TUTOR_ALLOWED_ORIGINS)"
+                return JSONResponse({"detail": detail}, status_code=403)
+        return await call_next(request)
+
+    api.add_middleware(
+        CORSMiddleware,
+        **policy.cors(),
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Content-Type", "Accept"],
+        max_age=600,
+    )
 
     async def require_lesson(lesson_id: str) -> Any:
         lesson = await run_in_threadpool(tutor.lesson, lesson_id)
@@ -221,6 +234,10 @@ def create_api(
         return FeedbackSaved(id=row)
 
     return api
+
+
+def _same_site(origin: str, request: Request) -> bool:
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 
 def _ask_locked(tutor: Tutor, lock: AbstractContextManager, state: AskState) -> Answer:
