@@ -52,9 +52,10 @@ QUESTIONS: list[tuple[str, str | None]] = [
 class ServerProcess:
     """`python -m tutor.cli serve` with its output drained in a thread and the ready line timestamped."""
 
-    def __init__(self, home: Path, corpus: list[Path], port: int) -> None:
+    def __init__(self, home: Path, corpus: list[Path], port: int, extra_env: dict[str, str] | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TUTOR_")}
         env.update(TUTOR_HOME=str(home), TUTOR_CORPUS=os.pathsep.join(map(str, corpus)), PYTHONUNBUFFERED="1")
+        env.update(extra_env or {})
         self.url = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []
         self.ready_at: float | None = None

@@ -32,7 +32,7 @@ def parse_sse(body: str) -> list[tuple[str, dict]]:
 
 
 def test_healthz(client):
-    assert client.get("/healthz").json() == {"status": "ok", "lessons": 4}
+    assert client.get("/healthz").json() == {"status": "ok", "lessons": 4, "asks_pending": 0, "reason": ""}
 
 
 def test_lessons_list_and_detail(client):
@@ -185,6 +185,9 @@ class _FakeTutor:
     def lessons(self):
         return []
 
+    def lesson_count(self):
+        return 0
+
     def lesson(self, lesson_id):
         return None
 
@@ -238,18 +241,3 @@ def test_backend_failure_is_friendly_not_a_traceback(tmp_path):
     stream = client.post("/api/ask", json={"question": "What is RAG?"}, headers={"Accept": "text/event-stream"})
     events = parse_sse(stream.text)
     assert events[0][0] == "token" and events[-1][0] == "error" and "Traceback" not in stream.text
-
-
-def test_guarded_runs_each_step_under_the_lock():
-    import threading
-
-    from tutor.serve.api import guarded
-
-    lock = threading.Lock()
-
-    def steps():
-        for i in range(3):
-            assert lock.locked()
-            yield i
-
-    assert list(guarded(steps(), lock)) == [0, 1, 2] and not lock.locked()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -455,7 +454,7 @@ class FakeTutor:
 
 
 def chat_over(tutor: FakeTutor, starters=None) -> TutorChat:
-    return TutorChat(tutor, starters, feedback=None, ask_lock=threading.Lock())  # type: ignore[arg-type]
+    return TutorChat(tutor, starters, feedback=None)  # type: ignore[arg-type]
 
 
 def test_streamed_tokens_are_escaped_and_end_with_the_rendered_answer() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -61,12 +60,6 @@ def make_lesson(text: str = LESSON_MD, lesson_id: str = "photo") -> LessonRecord
     )
 
 
-@dataclass
-class FakeAnswer:
-    refused: bool
-    citations: list = field(default_factory=list)
-
-
 class FakeTutor:
     """Answers only questions containing one of `knows`; counts asks."""
 
@@ -79,11 +72,10 @@ class FakeTutor:
     def lesson(self, lesson_id: str) -> LessonRecord | None:
         return self.lessons.get(lesson_id)
 
-    def ask(self, question, lesson_id=None, history=None, course=None):
+    def answers(self, question, lesson_id):
         time.sleep(self.delay)
         self.asked.append((question, lesson_id))
-        ok = any(k in question.lower() for k in self.knows)
-        return FakeAnswer(refused=not ok, citations=["c"] if ok else [])
+        return any(k in question.lower() for k in self.knows)
 
 
 def test_candidates_come_from_headings_and_first_sentences():
@@ -131,7 +123,7 @@ def test_stops_at_n_and_at_max_checks():
 
 def test_unknown_lesson_and_failing_ask():
     class Broken(FakeTutor):
-        def ask(self, *args, **kwargs):
+        def answers(self, *args, **kwargs):
             raise RuntimeError("boom")
 
     assert StarterQuestions(FakeTutor({}, knows=("?",))).for_lesson("nope") == []
@@ -140,8 +132,7 @@ def test_unknown_lesson_and_failing_ask():
 
 def test_concurrent_callers_compute_once_and_warm_in_background():
     tutor = FakeTutor({"photo": make_lesson()}, knows=("chlorophyll",), delay=0.01)
-    lock = threading.Lock()
-    starters = StarterQuestions(tutor, ask_lock=lock)
+    starters = StarterQuestions(tutor)
     thread = starters.warm("photo")
     results: list[list[str]] = []
     others = [threading.Thread(target=lambda: results.append(starters.for_lesson("photo"))) for _ in range(4)]

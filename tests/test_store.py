@@ -1,10 +1,12 @@
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import HashingEmbedder, free_port, running
 
+from tutor.errors import StoreUnavailableError
 from tutor.ingest.index import ingest
 from tutor.store.chroma import LessonStore, connect
 
@@ -41,15 +43,15 @@ def test_langchain_vector_store_over_the_same_chunks(tmp_path, seed_corpus):
     assert len(docs) == 2 and docs[0].metadata["lesson_id"]
 
 
-@pytest.fixture
-def chroma_server(tmp_path):
-    port = free_port()
+@contextmanager
+def chroma_process(data: Path, port: int):
+    """`chroma run` on 127.0.0.1:`port` over `data`, until the block ends."""
     proc = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "chroma"),
             "run",
             "--path",
-            str(tmp_path / "server-data"),
+            str(data),
             "--host",
             "127.0.0.1",
             "--port",
@@ -63,6 +65,12 @@ def chroma_server(tmp_path):
         yield url
 
 
+@pytest.fixture
+def chroma_server(tmp_path):
+    with chroma_process(tmp_path / "server-data", free_port()) as url:
+        yield url
+
+
 def test_against_a_real_chroma_server(chroma_server, seed_corpus, tmp_path):
     store = LessonStore(connect(tmp_path / "unused", chroma_server), HashingEmbedder())
     first = ingest(store, [seed_corpus])
@@ -70,3 +78,17 @@ def test_against_a_real_chroma_server(chroma_server, seed_corpus, tmp_path):
     assert ingest(store, [seed_corpus]).embedded == 0
     assert {r.id for r in store.lessons()} == {p.stem for p in seed_corpus.glob("*.md")}
     assert not (tmp_path / "unused").exists()
+
+
+def test_a_chroma_server_outage_is_reported_and_recovers_by_itself(tmp_path, seed_corpus):
+    port, data = free_port(), tmp_path / "server-data"
+    url = f"http://127.0.0.1:{port}"
+    store = LessonStore(lambda: connect(tmp_path / "unused", url), HashingEmbedder(), server=url)  # down at start
+    with pytest.raises(StoreUnavailableError, match="unreachable"):
+        store.count()
+    with chroma_process(data, port):
+        assert ingest(store, [seed_corpus]).lessons == 4  # connected on first use, no restart
+    with pytest.raises(StoreUnavailableError, match=f"lesson index at {url} is unreachable"):
+        store.lessons()  # gone mid-run
+    with chroma_process(data, port):
+        assert store.count() == 4 and len(store.search([1.0] + [0.0] * 63, 3)) == 3

@@ -43,6 +43,9 @@ class _Lessons:
     def lessons(self):
         return list(self.records.values())
 
+    def lesson_count(self):
+        return len(self.records)
+
 
 HOSTILE = _Record(
     "markup",

@@ -19,8 +19,24 @@ class BackendUnavailableError(TutorError):
     """The answer backend cannot answer right now (server down, worker crashed, model failed to load)."""
 
 
+class StoreUnavailableError(TutorError):
+    """The lesson index (a `chroma run` server) cannot be reached; asks resume by themselves once it is back."""
+
+
 class BackendMisconfiguredError(TutorError):
     """The answer backend is set up wrongly (unknown name, missing extra, no model file)."""
+
+
+class OverloadedError(TutorError):
+    """Too many asks are already running or waiting: the server turns this one away instead of queueing it."""
+
+
+class RateLimitedError(TutorError):
+    """This client asked faster than the per-minute limit allows; `retry_after` says when it may again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 FRIENDLY_FAILURE = "The tutor hit a problem answering that. Please try again in a moment."
@@ -34,4 +50,8 @@ def public_error(exc: BaseException) -> tuple[int, str]:
         return 404, str(exc)
     if isinstance(exc, InvalidRequestError):
         return 422, str(exc)
+    if isinstance(exc, RateLimitedError):
+        return 429, str(exc)
+    if isinstance(exc, (OverloadedError, StoreUnavailableError)):
+        return 503, str(exc)
     return 503, FRIENDLY_FAILURE

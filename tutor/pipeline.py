@@ -147,6 +147,9 @@ class Tutor:
     def lessons(self) -> list[LessonRecord]:
         return self.store.lessons()
 
+    def lesson_count(self) -> int:
+        return self.store.count()
+
     def lesson(self, lesson_id: str) -> LessonRecord | None:
         return self.store.lesson(lesson_id)
 
@@ -155,6 +158,17 @@ class Tutor:
         self, question: str, lesson_id: str | None = None, history: History | None = None, course: str | None = None
     ) -> Answer:
         return self.run(self.prepare(question, lesson_id, history, course))
+
+    def answers(self, question: str, lesson_id: str) -> bool:
+        """Whether the lesson answers `question`, decided without generating: retrieval and the answerability
+        gate (with the extractive backend, its cheap answer selection too). Starter questions are checked so."""
+        state = self.understand.invoke(self.prepare(question, lesson_id))
+        if not state.decision.answerable:
+            return False
+        if self.backend.uses_llm:
+            return bool(state.sentences)
+        answer = self.respond.invoke(state).answer
+        return not answer.refused and bool(answer.citations)
 
     def stream(
         self, question: str, lesson_id: str | None = None, history: History | None = None, course: str | None = None

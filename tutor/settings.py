@@ -108,6 +108,19 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("llm_api_key", "OPENAI_API_KEY"),
         description="Key for the `openai` backend (any string for local servers).",
     )
+    llm_concurrency: int = Field(
+        4, ge=1, le=256, description="LLM requests in flight at once (size it for the backend; llama.cpp runs one)."
+    )
+    llm_timeout: float = Field(
+        60.0, gt=0, le=3600, description="Seconds an LLM request may take (read timeout, or waiting for a slot)."
+    )
+    ask_workers: int = Field(4, ge=1, le=256, description="Asks the server works on at once.")
+    max_pending: int = Field(
+        64, ge=1, le=100_000, description="Asks a server holds, running or waiting; more get `503` with a reason."
+    )
+    rate_limit: int = Field(
+        60, ge=0, le=100_000, description="Asks per minute per client address (`429` with `Retry-After`); 0 = off."
+    )
     reranker: str = Field("", description="Cross-encoder path or id for reranking; empty = off.")
     top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(

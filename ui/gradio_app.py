@@ -10,17 +10,14 @@ answer, a refusal and a failure each look like what they are.
 import html
 import logging
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from typing import Any
 
 import gradio as gr
 
 from tutor.answer import Answer
-from tutor.errors import UnknownLessonError, public_error
+from tutor.errors import StoreUnavailableError, UnknownLessonError, public_error
 from tutor.pipeline import Tutor
-from tutor.serve.api import guarded
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.starters import StarterQuestions
 from tutor.store.chroma import LessonRecord
@@ -163,16 +160,18 @@ class TutorChat:
         tutor: Tutor,
         starters: StarterQuestions | None,
         feedback: FeedbackStore,
-        ask_lock: AbstractContextManager | None = None,
     ) -> None:
         self.tutor = tutor
         self.starters = starters
         self.feedback = feedback
-        self.lock = ask_lock if ask_lock is not None else threading.Lock()
 
     # Lessons and courses ---------------------------------------------------------------------------
     def catalog(self) -> list[LessonRecord]:
-        return self.tutor.lessons()
+        try:
+            return self.tutor.lessons()
+        except StoreUnavailableError as exc:  # the page still loads; asking says why there is no answer
+            log.warning("%s", exc)
+            return []
 
     def lesson_choices(self, course: str | None) -> list[tuple[str, str]]:
         rows = [r for r in self.catalog() if not course or r.course == course]
@@ -242,7 +241,7 @@ class TutorChat:
         lesson, course = _scope(lesson_id, course)
         text = ""
         try:
-            for item in guarded(self.tutor.stream(message, lesson, history or None, course), self.lock):
+            for item in self.tutor.stream(message, lesson, history or None, course):
                 if isinstance(item, Answer):
                     yield render_answer(item), item
                     return
@@ -320,10 +319,9 @@ def build_ui(
     tutor: Tutor,
     starters: StarterQuestions | None,
     feedback: FeedbackStore,
-    ask_lock: AbstractContextManager | None = None,
 ) -> gr.Blocks:
     """The Blocks app. Theme and CSS are applied when mounting (`THEME`, `CSS`; see `ui.server`)."""
-    app = TutorChat(tutor, starters, feedback, ask_lock)
+    app = TutorChat(tutor, starters, feedback)
     # Start on the first lesson so the page is usable before `on_load` (which honours ?lesson=) has run.
     first = next(iter(app.catalog()), None)
     first_course = first.course if first else None

@@ -10,7 +10,6 @@ import contextlib
 import logging
 import socket
 import sys
-import threading
 from collections.abc import AsyncIterator
 
 import gradio as gr
@@ -18,8 +17,9 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from tutor.errors import TutorError
+from tutor.errors import StoreUnavailableError, TutorError
 from tutor.pipeline import Tutor
+from tutor.serve.admission import AskPool
 from tutor.serve.api import create_api
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.origins import OriginPolicy
@@ -36,26 +36,33 @@ FEEDBACK_DB = "feedback.sqlite3"
 def create_app(settings: Settings) -> FastAPI:
     """Load the tutor (indexing the corpus first if the index is empty) and mount API + UI on one app."""
     tutor = Tutor.from_settings(settings)
-    if not tutor.lessons():
+    try:
+        lessons = tutor.lessons()
+    except StoreUnavailableError as exc:  # start anyway: /healthz says degraded until the index is back
+        log.warning("starting degraded: %s", exc)
+        lessons = None
+    if lessons == []:
         log.warning("the index under %s is empty: indexing %s", settings.home, ", ".join(map(str, settings.corpus)))
         report = tutor.ingest()
         log.warning("indexed %d lessons (%d chunks) in %.1fs", report.lessons, report.chunks, report.seconds)
         for err in report.errors:
             log.warning("skipped %s: %s", err["path"], err["error"])
-    lock = threading.Lock()  # one ask at a time: not every backend is safe to call concurrently
     feedback = FeedbackStore(settings.home / FEEDBACK_DB)
-    starters = StarterQuestions(tutor, ask_lock=lock)
+    starters = StarterQuestions(tutor)
     policy = OriginPolicy.of(settings.allowed_origins)
     policy.warn_if_open()
-    api = create_api(tutor, feedback, starters, ask_lock=lock, origins=policy)
+    pool = AskPool(settings.ask_workers, settings.max_pending, settings.rate_limit)
+    api = create_api(tutor, feedback, starters, pool=pool, origins=policy)
     api.include_router(widget_routes(tutor, policy))
-    blocks = build_ui(tutor, starters, feedback, ask_lock=lock)
+    blocks = build_ui(tutor, starters, feedback)
+    # Gradio runs one chat at a time per event unless told otherwise; the tutor itself is safe to share.
+    blocks.queue(default_concurrency_limit=settings.ask_workers, max_size=settings.max_pending)
     # Mounted last so /healthz, /api/* and /docs are matched before the UI's catch-all "/".
     app = gr.mount_gradio_app(api, blocks, path="/", theme=THEME, css=CSS, footer_links=["api"], show_error=False)
     app.state.tutor = tutor
     app.state.feedback = feedback
 
-    first = next(iter(tutor.lessons()), None)
+    first = next(iter(lessons or []), None)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
@@ -67,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
                 yield state
             finally:
                 await run_in_threadpool(starters.close)
+                pool.close()
 
     app.router.lifespan_context = lifespan
     return app

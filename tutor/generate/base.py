@@ -9,12 +9,13 @@ only its `_chat` method.
 from __future__ import annotations
 
 import importlib
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Protocol
 
 from tutor.answer import Passage
-from tutor.errors import BackendMisconfiguredError
+from tutor.errors import BackendMisconfiguredError, BackendUnavailableError
 from tutor.generate.draft import Draft, parse_draft, stop_reason
 from tutor.generate.registry import BACKENDS
 from tutor.generate.templates import load_prompt
@@ -45,13 +46,37 @@ class ChatBackend(ABC):
     name = "chat"
     uses_llm = True
     max_tokens = 200
+    _slots: threading.BoundedSemaphore | None = None
+    slot_timeout = 60.0
 
     @abstractmethod
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         """Stream the assistant's reply to `messages` as text pieces (temperature 0)."""
 
+    def limit(self, concurrency: int, timeout: float) -> ChatBackend:
+        """At most `concurrency` requests in flight; one that waits longer than `timeout` for a slot fails
+        as unavailable (the ask then falls back to the extractive answer) instead of queueing forever."""
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self.concurrency, self.slot_timeout = concurrency, timeout
+        return self
+
+    def _limited(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        """`_chat` holding one slot until the reply ends or the caller closes the stream."""
+        slots = self._slots
+        if slots is None:
+            yield from self._chat(messages, max_tokens)
+            return
+        if not slots.acquire(timeout=self.slot_timeout):
+            raise BackendUnavailableError(
+                f"{self.name}: all {self.concurrency} LLM slots stayed busy for {self.slot_timeout:.0f} s"
+            )
+        try:
+            yield from self._chat(messages, max_tokens)
+        finally:
+            slots.release()
+
     def generate(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Iterator[str]:
-        yield from self._chat(answer_messages(question, passages), self.max_tokens)
+        yield from self._limited(answer_messages(question, passages), self.max_tokens)
 
     def draft(self, question: str, passages: list[Passage], sentences: list[Sentence]) -> Draft:
         """The reply parsed; generation stops once the model has said NOT_IN_LESSON or is looping, since
@@ -71,7 +96,11 @@ class ChatBackend(ABC):
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         """The whole reply at once (condensing, judging)."""
-        return "".join(self._chat(messages, max_tokens))
+        pieces = self._limited(messages, max_tokens)
+        try:
+            return "".join(pieces)
+        finally:
+            pieces.close()
 
     def condense(self, question: str, history: list[dict[str, str]]) -> str:
         prompt = load_prompt("condense")
@@ -102,4 +131,7 @@ def load_backend(settings: Settings) -> AnswerBackend:
     if entry is None:
         raise BackendMisconfiguredError(f"unknown answer backend {settings.llm!r}: use {', '.join(BACKENDS)}")
     module, _, cls = entry.target.partition(":")
-    return getattr(importlib.import_module(module), cls).from_settings(settings)
+    backend = getattr(importlib.import_module(module), cls).from_settings(settings)
+    if isinstance(backend, ChatBackend):
+        backend.limit(settings.llm_concurrency, settings.llm_timeout)
+    return backend

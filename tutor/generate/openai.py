@@ -36,7 +36,7 @@ class OpenAIBackend(ChatBackend):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIBackend:
-        return cls(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
+        return cls(settings.llm_base_url, settings.llm_model, settings.llm_api_key, timeout=settings.llm_timeout)
 
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         """Stream the reply; a server that is down, errs or sends malformed data is unavailable, not a bad ask."""

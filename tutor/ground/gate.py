@@ -41,6 +41,8 @@ INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(?:lessons?|context|passages?|sources?|rules?|instructions?)\b",
         r"\b(?:from|using|with|use)\s+(?:only\s+)?your\s+own\s+(?:knowledge|opinion|training|memory)\b",
         r"\bwhat you already know\b",
+        r"\b(?:answer|reply|respond|tell me|explain)\b.{0,40}\b(?:without|outside(?: of)?|regardless of|not from)\s+"
+        r"(?:using\s+)?(?:the|this|your)\s+(?:lessons?|passages?|context|sources?|rules?)\b",
         r"\byou\s+are\s+(?:now|no longer)\b|\byou'?re\s+(?:now|no longer)\b",
         r"\bfrom now on\b.*\byou\b",
         r"\b(?:pretend|imagine)\s+(?:to be|you(?:'re| are)?|that you)\b",

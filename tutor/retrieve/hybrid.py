@@ -47,6 +47,7 @@ class HybridRetriever:
         self._reranker = None
         self._bm25: dict[Scope, tuple[BM25Okapi | None, list[Passage]]] = {}
         self._lock = threading.Lock()
+        self._rerank_lock = threading.Lock()  # loading and running the cross-encoder: one ask at a time
 
     def refresh(self) -> None:
         """Forget cached BM25 indexes after the lesson index changed."""
@@ -98,10 +99,11 @@ class HybridRetriever:
         return [by_id[cid] for cid in order]
 
     def _rerank(self, question: str, passages: list[Passage]) -> list[Passage]:
-        if self._reranker is None:
-            from sentence_transformers import CrossEncoder
+        with self._rerank_lock:
+            if self._reranker is None:
+                from sentence_transformers import CrossEncoder
 
-            self._reranker = CrossEncoder(self._reranker_id, device="cpu")
-        scores = self._reranker.predict([(question, p.text) for p in passages])
+                self._reranker = CrossEncoder(self._reranker_id, device="cpu")
+            scores = self._reranker.predict([(question, p.text) for p in passages])
         order = sorted(range(len(passages)), key=lambda i: -float(scores[i]))
         return [replace(passages[i]) for i in order]

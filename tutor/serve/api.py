@@ -2,17 +2,16 @@
 
 It is the contract a browser widget or another service builds on, so user mistakes (unknown lesson, bad
 body) are answered with a 4xx and a reason, never a 500, and a streamed answer ends with the same JSON
-as a plain one. The tutor is blocking and not safe for concurrent asks on every backend, so each step of
-an ask runs in a worker thread under one shared lock while the event loop keeps serving other requests.
+as a plain one. Asks run concurrently on the `AskPool`'s workers (only what is not thread-safe is locked,
+inside the tutor), bounded in number and rate, while the event loop keeps serving health checks and
+listings.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,11 +19,12 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, StringConstraints
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 
 from tutor.answer import Answer, answer_json
 from tutor.errors import TutorError, public_error
 from tutor.pipeline import AskState, Tutor
+from tutor.serve.admission import Admission, AskPool
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.origins import OriginPolicy
 from tutor.serve.starters import StarterQuestions
@@ -86,28 +86,14 @@ class Starters(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "degraded"]
     lessons: int
+    asks_pending: int = 0
+    reason: str = ""
 
 
 class FeedbackSaved(BaseModel):
     id: int
-
-
-def guarded(items: Iterable[T], lock: AbstractContextManager) -> Iterator[T]:
-    """Advance `items` one step at a time under `lock`: concurrent streams interleave, never overlap.
-
-    Holding the lock per step (not for the whole stream) means a client that stops reading mid-answer
-    cannot keep the tutor locked.
-    """
-    iterator = iter(items)
-    while True:
-        with lock:
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-        yield item
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
@@ -120,11 +106,12 @@ def create_api(
     feedback: FeedbackStore,
     starters: StarterQuestions | None,
     *,
-    ask_lock: AbstractContextManager | None = None,
+    pool: AskPool | None = None,
     origins: OriginPolicy | None = None,
 ) -> FastAPI:
-    """The API app. Pass the same `ask_lock` to every other caller of the tutor (UI, starters)."""
-    lock = ask_lock if ask_lock is not None else threading.Lock()
+    """The API app; `pool` (default: sized by the tutor's settings) runs and bounds the asks."""
+    settings = tutor.settings
+    pool = pool or AskPool(settings.ask_workers, settings.max_pending, settings.rate_limit)
     policy = origins if origins is not None else OriginPolicy.of(tutor.settings.allowed_origins)
     api = FastAPI(
         title="Lesson tutor API",
@@ -157,10 +144,17 @@ def create_api(
             raise HTTPException(404, f"unknown lesson {lesson_id!r}; GET /api/lessons lists the lessons")
         return lesson
 
-    @api.get("/healthz", response_model=Health, tags=["meta"])
-    async def healthz() -> Health:
-        lessons = await run_in_threadpool(tutor.lessons)
-        return Health(status="ok", lessons=len(lessons))
+    @api.get("/healthz", response_model=Health, tags=["meta"], responses={503: {"model": Health}})
+    async def healthz() -> Any:
+        """Cheap and never behind the asks: the index answers a count, and asks run on their own workers."""
+        try:
+            lessons = await run_in_threadpool(tutor.lesson_count)
+        except Exception as exc:
+            log.warning("health check: the lesson index is unreachable: %s", exc)
+            reason = f"the lesson index is unreachable ({type(exc).__name__}: {str(exc)[:200]})"
+            body = Health(status="degraded", lessons=0, asks_pending=pool.pending, reason=reason)
+            return JSONResponse(body.model_dump(), status_code=503)
+        return Health(status="ok", lessons=lessons, asks_pending=pool.pending)
 
     @api.get("/api/lessons", response_model=list[LessonSummary], tags=["lessons"])
     async def list_lessons() -> list[dict[str, Any]]:
@@ -205,25 +199,34 @@ def create_api(
         },
     )
     async def ask(body: AskRequest, request: Request) -> Any:
+        try:
+            admission = pool.admit(request.client.host if request.client else "unknown")
+        except TutorError as exc:
+            status, detail = public_error(exc)
+            retry = getattr(exc, "retry_after", None)
+            raise HTTPException(status, detail, headers={"Retry-After": str(retry or 5)}) from exc
         history = [turn.model_dump() for turn in body.history]
         try:  # validates and fetches the lesson once, so an unknown lesson is a 404 before any streaming
             state = await run_in_threadpool(
                 tutor.prepare, body.question, body.lesson_id or None, history, body.course or None
             )
         except Exception as exc:
+            admission.release()
             _log_failure(exc, body.question)
             raise HTTPException(*public_error(exc)) from exc
         if "text/event-stream" in request.headers.get("accept", ""):
             return StreamingResponse(
-                iterate_in_threadpool(_events(tutor, lock, state)),
+                _streamed(pool, admission, _events(tutor, state)),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         try:
-            answer = await run_in_threadpool(_ask_locked, tutor, lock, state)
+            answer = await pool.run(tutor.run, state)
         except Exception as exc:
             _log_failure(exc, body.question)
             raise HTTPException(*public_error(exc)) from exc
+        finally:
+            admission.release()
         return JSONResponse(answer_json(answer))
 
     @api.post("/api/feedback", response_model=FeedbackSaved, tags=["feedback"])
@@ -240,15 +243,19 @@ def _same_site(origin: str, request: Request) -> bool:
     return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 
-def _ask_locked(tutor: Tutor, lock: AbstractContextManager, state: AskState) -> Answer:
-    with lock:
-        return tutor.run(state)
-
-
-def _events(tutor: Tutor, lock: AbstractContextManager, state: AskState) -> Iterator[str]:
-    """The SSE body: `token` events, then `answer`; a failure mid-stream becomes an `error` event."""
+async def _streamed(pool: AskPool, admission: Admission, events: Iterator[str]) -> AsyncIterator[str]:
+    """The SSE body on the ask workers; the admission is released when the stream ends or is dropped."""
     try:
-        for item in guarded(tutor.stream_prepared(state), lock):
+        async for event in pool.iterate(events):
+            yield event
+    finally:
+        admission.release()
+
+
+def _events(tutor: Tutor, state: AskState) -> Iterator[str]:
+    """The SSE events: `token`s, then `answer`; a failure mid-stream becomes an `error` event."""
+    try:
+        for item in tutor.stream_prepared(state):
             if isinstance(item, Answer):
                 yield sse("answer", answer_json(item))
             else:

@@ -16,7 +16,6 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -213,9 +212,7 @@ _LEAD_IN_PATTERNS = (
 
 
 class _AskingTutor(Protocol):
-    def ask(
-        self, question: str, lesson_id: str | None = None, history: Any = None, course: str | None = None
-    ) -> Any: ...
+    def answers(self, question: str, lesson_id: str) -> bool: ...
 
     def lesson(self, lesson_id: str) -> LessonRecord | None: ...
 
@@ -233,11 +230,8 @@ class Candidate:
 class StarterQuestions:
     """Verified starter questions per lesson, computed once and cached in memory."""
 
-    def __init__(
-        self, tutor: _AskingTutor, ask_lock: AbstractContextManager | None = None, max_checks: int = 12
-    ) -> None:
+    def __init__(self, tutor: _AskingTutor, max_checks: int = 12) -> None:
         self.tutor = tutor
-        self.ask_lock = ask_lock if ask_lock is not None else nullcontext()
         self.max_checks = max_checks
         self._cache: dict[str, tuple[int, list[str]]] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -308,12 +302,11 @@ class StarterQuestions:
                 continue
             checked += 1
             try:
-                with self.ask_lock:
-                    answer = self.tutor.ask(candidate.question, lesson_id=lesson.id)
+                answered = self.tutor.answers(candidate.question, lesson.id)
             except Exception:
                 log.exception("starter candidate %r failed on %s", candidate.question, lesson.id)
                 continue
-            if not answer.refused and answer.citations:
+            if answered:
                 kept.append(candidate.question)
                 used_sources.add(candidate.source)
             else:

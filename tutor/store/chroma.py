@@ -6,20 +6,26 @@ Chroma our own vectors; its default embedding function (which downloads a model)
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import chromadb
 
 from tutor.answer import Passage
+from tutor.errors import StoreUnavailableError, TutorError
 from tutor.ingest.chunking import Chunk
 from tutor.ingest.lessons import Lesson, Section
 from tutor.settings import Settings
 from tutor.store.embedder import Embedder, load_embedder
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -64,32 +70,102 @@ def connect(home: Path, chroma_url: str = "") -> chromadb.api.ClientAPI:
 def open_store(settings: Settings, embedder: Embedder | None = None) -> LessonStore:
     """The index for the configured embedding model (loads the model unless one is passed in)."""
     embedder = embedder or load_embedder(settings.embed_model)
-    return LessonStore(connect(settings.home, settings.chroma_url), embedder)
+    if settings.chroma_url:  # connect lazily: a server that is down now may be up at the next ask
+        return LessonStore(lambda: connect(settings.home, settings.chroma_url), embedder, server=settings.chroma_url)
+    return LessonStore(connect(settings.home), embedder)
+
+
+def _reachable(method: Callable[..., T]) -> Callable[..., T]:
+    """A read from a `chroma run` server that fails because the server is gone says so, as a
+    `StoreUnavailableError` (503 to the learner, "degraded" on /healthz); the next call simply tries again,
+    so the tutor recovers without a restart once the server is back."""
+
+    @functools.wraps(method)
+    def read(self: LessonStore, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except TutorError:
+            raise
+        except Exception as exc:
+            if not self.server:
+                raise
+            raise self.unreachable(exc) from exc
+
+    return read
 
 
 class LessonStore:
     """Chunks and lessons for one embedding model. Collections are created on first use."""
 
-    def __init__(self, client: chromadb.api.ClientAPI, embedder: Embedder) -> None:
-        self.client = client
+    def __init__(
+        self,
+        client: chromadb.api.ClientAPI | Callable[[], chromadb.api.ClientAPI],
+        embedder: Embedder,
+        server: str = "",
+    ) -> None:
+        """`client`, or a function that makes one: a store on a `chroma run` server connects on first use and
+        again after a failed attempt, so the tutor can start (degraded) while the server is down."""
+        self._connect = client if callable(client) and not hasattr(client, "get_or_create_collection") else None
+        self._client = None if self._connect else client
         self.embedder = embedder
+        self.server = server  # the `chroma run` URL, when the index lives there
         slug = embedder.collection_slug
         self.chunk_collection_name = f"chunks-{slug}"
         self.lesson_collection_name = f"lessons-{slug}"
         self.sentence_collection_name = f"sentences-{slug}"
-        self._open_collections()
+        self._collections: tuple[Any, Any, Any] | None = None
+        self._opening = threading.Lock()
+        try:
+            self._open()
+        except StoreUnavailableError as exc:
+            log.warning("%s", exc)
 
-    def _open_collections(self) -> None:
+    def _open(self) -> tuple[Any, Any, Any]:
+        collections = self._collections
+        if collections is not None:
+            return collections
+        with self._opening:
+            if self._collections is None:
+                try:
+                    if self._client is None:
+                        self._client = self._connect()
+                    self._collections = self._open_collections(self._client)
+                except Exception as exc:
+                    if not self.server:
+                        raise
+                    raise self.unreachable(exc) from exc
+            return self._collections
+
+    def unreachable(self, exc: BaseException) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"the lesson index at {self.server} is unreachable ({type(exc).__name__}: {str(exc)[:160]}); "
+            "answers resume as soon as it is back"
+        )
+
+    def _open_collections(self, client: chromadb.api.ClientAPI) -> tuple[Any, Any, Any]:
         space = {"hnsw:space": "cosine", "embedder": self.embedder.model_id[-200:]}
-        self.chunks = self.client.get_or_create_collection(
-            self.chunk_collection_name, metadata=space, embedding_function=None
+        names = (self.chunk_collection_name, self.lesson_collection_name, self.sentence_collection_name)
+        chunks, lessons, sentences = (
+            client.get_or_create_collection(name, metadata=space, embedding_function=None) for name in names
         )
-        self.lesson_rows = self.client.get_or_create_collection(
-            self.lesson_collection_name, metadata=space, embedding_function=None
-        )
-        self.sentence_rows = self.client.get_or_create_collection(
-            self.sentence_collection_name, metadata=space, embedding_function=None
-        )
+        return chunks, lessons, sentences
+
+    @property
+    def client(self) -> chromadb.api.ClientAPI:
+        self._open()
+        return self._client
+
+    @property
+    def chunks(self) -> Any:
+        return self._open()[0]
+
+    @property
+    def lesson_rows(self) -> Any:
+        return self._open()[1]
+
+    @property
+    def sentence_rows(self) -> Any:
+        return self._open()[2]
 
     # --- writing -------------------------------------------------------------------------------
     def replace_lesson(
@@ -149,29 +225,34 @@ class LessonStore:
         """Drop this model's collections and start empty (`tutor ingest --rebuild`)."""
         for name in (self.chunk_collection_name, self.lesson_collection_name, self.sentence_collection_name):
             self.client.delete_collection(name)
-        self._open_collections()
+        self._collections = self._open_collections(self.client)
 
     # --- reading -------------------------------------------------------------------------------
+    @_reachable
     def lessons(self) -> list[LessonRecord]:
         rows = self.lesson_rows.get(include=["metadatas"])
         records = [_record(i, m) for i, m in zip(rows["ids"], rows["metadatas"])]
         return sorted(records, key=lambda r: (r.course, r.id))
 
+    @_reachable
     def lesson(self, lesson_id: str) -> LessonRecord | None:
         rows = self.lesson_rows.get(ids=[lesson_id], include=["metadatas", "documents"])
         if not rows["ids"]:
             return None
         return _record(rows["ids"][0], rows["metadatas"][0], rows["documents"][0])
 
+    @_reachable
     def count(self) -> int:
         return self.lesson_rows.count()
 
+    @_reachable
     def passages(self, where: dict | None = None) -> list[Passage]:
         """Every chunk in a scope (for BM25 and neighbour lookups), in lesson order."""
         rows = self.chunks.get(where=where, include=["metadatas", "documents"])
         out = [_passage(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])]
         return sorted(out, key=lambda p: (p.lesson_id, p.start))
 
+    @_reachable
     def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
         """The stored sentence vectors of these chunks, by the text they embed (empty for an index made
         before sentences were stored: the scorer then embeds them itself)."""
@@ -180,6 +261,7 @@ class LessonStore:
         rows = self.sentence_rows.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "embeddings"])
         return dict(zip(rows["documents"], rows["embeddings"], strict=True))
 
+    @_reachable
     def search(self, vector: list[float], k: int, where: dict | None = None) -> list[Passage]:
         """Nearest chunks by cosine; `score` is the cosine similarity."""
         total = self.chunks.count()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from tutor.store.embedder import Embedder
@@ -21,17 +22,23 @@ class SentenceTransformerEmbedder(Embedder):
         self.dimension = int(dimension())
         self.max_tokens = int(self._model.max_seq_length)
         self._tokenizer = self._model.tokenizer
+        # A fast tokenizer is not safe to share between threads ("Already borrowed"), and two encodes at
+        # once on a few cores only slow each other down: asks run concurrently, each encode takes its turn.
+        self._lock = threading.Lock()
         log.info("embedder %s: %d dims, %d tokens max", self.model_id, self.dimension, self.max_tokens)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+        with self._lock:
+            ids = self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        return len(ids)
 
     def _encode(self, texts: list[str], batch_size: int, progress: bool) -> list[list[float]]:
-        vectors = self._model.encode(
-            texts,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress and len(texts) >= 64,
-        )
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress and len(texts) >= 64,
+            )
         return vectors.tolist()
