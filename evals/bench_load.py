@@ -7,7 +7,9 @@ Scenario "learners": `--clients` clients on 127.0.0.1 for `--seconds`, each in a
 asks (a third of them hang up after the first token), lesson listings and health checks; run `--rounds`
 times with the server's RSS after each. Scenario "llm": the server with `TUTOR_LLM=openai` against a fake
 OpenAI-compatible server that takes 2 s per answer, `--llm-asks` asks at once, at each concurrency.
-Every loop is bounded in count and time. JSON goes to `evals/results/load.json` and a Markdown summary
+Scenario "faults": the `chroma run` server stopped and started again under a running tutor (time to
+degraded, to recovered), and an LLM endpoint that is down (the extractive fallback). Every loop is bounded
+in count and time. JSON goes to `evals/results/load.json` and a Markdown summary
 beside it. The per-client rate limit is off in the learners scenario: all its clients share one address.
 """
 
@@ -169,7 +171,7 @@ def llm_scenario(args: argparse.Namespace, home: Path) -> list[dict[str, Any]]:
                 "TUTOR_LLM_BASE_URL": llm_url,
                 "TUTOR_LLM_MODEL": "slow",
                 "TUTOR_LLM_CONCURRENCY": str(concurrency),
-                "TUTOR_ASK_WORKERS": str(max(args.workers, concurrency)),
+                "TUTOR_ASK_WORKERS": str(args.workers),
                 "TUTOR_LLM_TIMEOUT": "120",
                 "TUTOR_RATE_LIMIT": "0",
             }
@@ -189,13 +191,80 @@ def llm_scenario(args: argparse.Namespace, home: Path) -> list[dict[str, Any]]:
     return out
 
 
+def wait_until(check: Any, timeout: float, every: float = 0.1) -> float | None:
+    """Seconds until `check()` is true, or None after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if check():
+                return round(time.monotonic() - started, 2)
+        except httpx.HTTPError:
+            pass
+        time.sleep(every)
+    return None
+
+
+def faults_scenario(args: argparse.Namespace, home: Path) -> dict[str, Any]:
+    """A `chroma run` server that goes away and comes back under a running tutor, and an LLM that is down."""
+    import subprocess
+    import sys
+
+    port, data = free_port(), home / "chroma-data"
+    chroma_url = f"http://127.0.0.1:{port}"
+    command = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(data), "--port", str(port)]
+
+    def start_chroma() -> subprocess.Popen:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: httpx.get(f"{chroma_url}/api/v2/heartbeat", timeout=1).status_code == 200, 60)
+        return proc
+
+    out: dict[str, Any] = {}
+    chroma = start_chroma()
+    server = ServerProcess(home / "tutor", [SEED], free_port(), {"TUTOR_CHROMA_URL": chroma_url})
+    try:
+        server.wait_ready()
+        health = f"{server.url}/healthz"
+        body = {"question": "Why does fine-tuning vs prompting matter?", "lesson_id": "fine-tuning-vs-prompting"}
+        chroma.terminate()
+        chroma.wait(timeout=30)
+        out["chroma_down_to_degraded_s"] = wait_until(lambda: httpx.get(health, timeout=5).status_code == 503, 30)
+        down = httpx.post(f"{server.url}/api/ask", json=body, timeout=60)
+        out["ask_while_down"] = {"status": down.status_code, "detail": down.json().get("detail", "")}
+        restarted = time.monotonic()
+        chroma = start_chroma()
+        out["chroma_back_to_ready_s"] = wait_until(lambda: httpx.get(health, timeout=5).status_code == 200, 60)
+        out["chroma_restart_total_s"] = round(time.monotonic() - restarted, 2)
+        out["ask_after_recovery_status"] = httpx.post(f"{server.url}/api/ask", json=body, timeout=60).status_code
+    finally:
+        server.stop()
+        chroma.terminate()
+        chroma.wait(timeout=30)
+
+    dead_llm = f"http://127.0.0.1:{free_port()}/v1"
+    env = {"TUTOR_LLM": "openai", "TUTOR_LLM_BASE_URL": dead_llm, "TUTOR_LLM_MODEL": "none"}
+    server = ServerProcess(home / "llm-down", [SEED], free_port(), env)
+    try:
+        server.wait_ready()
+        started = time.perf_counter()
+        reply = httpx.post(f"{server.url}/api/ask", json={**body}, timeout=120).json()
+        out["llm_down"] = {
+            "answer_ms": round((time.perf_counter() - started) * 1000, 1),
+            "fallback": reply["fallback"],
+            "cited": bool(reply["citations"]),
+        }
+    finally:
+        server.stop()
+    log.warning("faults: %s", json.dumps(out))
+    return out
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = ["# Serving under load", "", f"Machine: {result['machine']}", ""]
     learners = result.get("learners")
     if learners:
         lines += [
             f"## {learners['clients']} concurrent learners, {learners['seconds']} s per round, "
-            f"{learners['workers']} ask workers",
+            f"TUTOR_ASK_WORKERS={learners['workers'] or 'auto'}",
             "",
             "| round | requests | req/s | codes | 5xx | healthz p50/p95 ms | ask JSON p50/p95 ms | "
             "ask SSE p50/p95 ms | RSS MB after |",
@@ -226,6 +295,20 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {r['concurrency']} | {r['asks']} | {r['wall_s']} | {r['answers_per_s']} | "
                 f"{r['llm_most_in_flight']} | {r['codes']} |"
             )
+    faults = result.get("faults")
+    if faults:
+        lines += [
+            "",
+            "## Faults",
+            "",
+            f"- Chroma server stopped: `/healthz` degraded after {faults['chroma_down_to_degraded_s']} s; an ask "
+            f"then got {faults['ask_while_down']['status']} ({faults['ask_while_down']['detail'][:90]}…).",
+            f"- Chroma server started again: the tutor was ready {faults['chroma_back_to_ready_s']} s after the "
+            f"server answered ({faults['chroma_restart_total_s']} s from the restart command), with no tutor "
+            f"restart; the next ask got {faults['ask_after_recovery_status']}.",
+            f"- LLM endpoint down: answered in {faults['llm_down']['answer_ms']} ms, fallback "
+            f"{faults['llm_down']['fallback']}, cited {faults['llm_down']['cited']}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -234,11 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=4, help="TUTOR_ASK_WORKERS for the server")
+    parser.add_argument("--workers", type=int, default=0, help="TUTOR_ASK_WORKERS for the server (0 = auto)")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8])
     parser.add_argument("--llm-asks", type=int, default=8)
     parser.add_argument("--llm-delay", type=float, default=2.0)
-    parser.add_argument("--skip", choices=["learners", "llm"], action="append", default=[])
+    parser.add_argument("--skip", choices=["learners", "llm", "faults"], action="append", default=[])
     parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -248,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             result["learners"] = learners_scenario(args, Path(tmp) / "learners")
         if "llm" not in args.skip:
             result["llm"] = llm_scenario(args, Path(tmp) / "llm")
+        if "faults" not in args.skip:
+            result["faults"] = faults_scenario(args, Path(tmp) / "faults")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     report = markdown(result)

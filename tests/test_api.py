@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -180,6 +181,7 @@ class _FakeTutor:
         from tutor.settings import Settings
 
         self.settings = Settings(allowed_origins=("https://school.example",))
+        self.backend = SimpleNamespace(uses_llm=False)
         self.fail = fail
 
     def lessons(self):

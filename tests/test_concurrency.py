@@ -61,10 +61,14 @@ def test_pool_admits_up_to_its_bound_and_frees_on_release():
 def test_a_stream_dropped_by_its_consumer_is_closed_at_once():
     pool = AskPool(workers=2)
     closed = threading.Event()
+    made: list[int] = []
 
     def pieces():
         try:
-            yield from range(1000)
+            for i in range(1000):
+                time.sleep(0.005)  # an LLM producing tokens
+                made.append(i)
+                yield i
         finally:
             closed.set()
 
@@ -80,6 +84,22 @@ def test_a_stream_dropped_by_its_consumer_is_closed_at_once():
 
     assert asyncio.run(read_two()) == [0, 1]
     assert closed.wait(5), "the abandoned stream was never closed"
+    assert len(made) < 50, "the stream kept producing after its consumer left"
+    pool.close()
+
+
+def test_a_failure_inside_a_stream_reaches_its_consumer():
+    pool = AskPool(workers=1)
+
+    def pieces():
+        yield "a"
+        raise RuntimeError("backend fell over")
+
+    async def read_all() -> list[str]:
+        return [item async for item in pool.iterate(pieces())]
+
+    with pytest.raises(RuntimeError, match="fell over"):
+        asyncio.run(read_all())
     pool.close()
 
 
@@ -271,3 +291,25 @@ def test_an_unreachable_index_is_degraded_health_and_a_503_that_says_why(tmp_pat
     assert health.json()["status"] == "degraded" and "unreachable" in health.json()["reason"]
     ask = client.post("/api/ask", json={"question": "What is RAG?"})
     assert ask.status_code == 503 and "lesson index" in ask.json()["detail"]
+
+
+@pytest.mark.slow
+def test_a_slow_llm_times_out_into_the_extractive_answer_marked_fallback(seed_tutor, caplog):
+    with slow_chat_server(delay=3.0) as (url, _):
+        tutor = with_backend(seed_tutor, OpenAIBackend(url, "slow", timeout=0.5, retries=0).limit(4, timeout=5))
+        started = time.perf_counter()
+        answer = tutor.ask("What does fine-tuning change?", lesson_id=LESSON)
+    assert answer.fallback and answer.citations and not answer.refused
+    assert "Timeout" in answer.fallback_reason or "timed out" in answer.fallback_reason.lower()
+    assert time.perf_counter() - started < 3.0
+
+
+@pytest.mark.slow
+def test_an_ask_that_cannot_get_an_llm_slot_in_time_falls_back(seed_tutor):
+    with slow_chat_server(delay=2.0) as (url, llm):
+        tutor = with_backend(seed_tutor, OpenAIBackend(url, "slow", timeout=30).limit(1, timeout=0.3))
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda _: tutor.ask("What does fine-tuning change?", lesson_id=LESSON), range(2)))
+    assert llm.most == 1
+    waited = [a for a in answers if "slots stayed busy" in a.fallback_reason]
+    assert len(waited) == 1 and waited[0].citations

@@ -565,19 +565,16 @@ def test_starter_buttons_hidden_when_none_are_known(starters, lesson_id) -> None
     assert not any(b.visible for b in buttons)
 
 
-# --- known bugs (strict: these start failing, i.e. passing, when fixed; then drop the marker) -------------
-@pytest.mark.xfail(strict=True, reason="html.escape runs on Markdown: inside `code` `&lt;` is shown literally")
+# --- code spans and angle brackets --------------------------------------------------------------------
 def test_code_span_in_answer_is_not_double_escaped() -> None:
     body = body_of(render_answer(grounded("Compare with `a < b` [1].", [cite(1)])))
     assert "`a < b`" in body
 
 
-@pytest.mark.xfail(strict=True, reason="the [n] regex also turns indexing like xs[0] into a citation mark")
 def test_indexing_brackets_are_not_citation_marks() -> None:
     body = body_of(render_answer(grounded("Take `xs[0]` first [1].", [cite(1)])))
     assert re.findall(r"<sup>\[(\d+)\]</sup>", body) == ["1"]
 
 
-@pytest.mark.xfail(strict=True, reason="message_text strips '<...>' from plain user questions before storing")
 def test_message_text_keeps_angle_brackets_in_a_plain_question() -> None:
     assert message_text("What does a <div> do? Is 3<5 and 6>4?") == "What does a <div> do? Is 3<5 and 6>4?"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -36,6 +37,7 @@ class _Lessons:
     def __init__(self, *records: _Record, origins: tuple[str, ...] = ()) -> None:
         self.records = {r.id: r for r in records}
         self.settings = Settings(allowed_origins=origins)
+        self.backend = SimpleNamespace(uses_llm=False)
 
     def lesson(self, lesson_id):
         return self.records.get(lesson_id)

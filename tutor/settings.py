@@ -114,7 +114,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         60.0, gt=0, le=3600, description="Seconds an LLM request may take (read timeout, or waiting for a slot)."
     )
-    ask_workers: int = Field(4, ge=1, le=256, description="Asks the server works on at once.")
+    ask_workers: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Asks the server works on at once; 0 = one per CPU core (at least 2), and with an LLM "
+        "backend at least `TUTOR_LLM_CONCURRENCY`.",
+    )
     max_pending: int = Field(
         64, ge=1, le=100_000, description="Asks a server holds, running or waiting; more get `503` with a reason."
     )

@@ -10,7 +10,7 @@ answer, a refusal and a failure each look like what they are.
 import html
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
@@ -98,7 +98,7 @@ def render_answer(answer: Answer) -> str:
     """An answer as chat Markdown: the text with citation marks, then its sources folded underneath."""
     if answer.refused:
         return render_refusal(answer.answer, REFUSAL_TAG if answer.lesson_id else REFUSAL_TAG_ALL)
-    body = re.sub(r"\s*\[(\d+)\]", r"<sup>[\1]</sup>", html.escape(answer.answer, quote=False))
+    body = outside_code(answer.answer, lambda text: re.sub(r"\s*\[(\d+)\]", r"<sup>[\1]</sup>", escape(text)))
     if not answer.citations:
         return body
     items = []
@@ -129,6 +129,23 @@ def render_error(text: str) -> str:
     return f'<div class="tutor-error">{html.escape(text, quote=False)}</div>'
 
 
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.DOTALL)
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def outside_code(text: str, change: Callable[[str], str]) -> str:
+    """`change` applied to the text between Markdown code spans; a code span is left as written, since
+    Markdown already shows its content literally (`a < b`, `xs[0]`) and escaping it again would show `&lt;`."""
+    out, at = [], 0
+    for match in _CODE_SPAN.finditer(text):
+        out += [change(text[at : match.start()]), match.group(0)]
+        at = match.end()
+    return "".join([*out, change(text[at:])])
+
+
 def message_text(content: Any) -> str:
     """Plain text of a chat message, whatever shape Gradio hands back (str, dict, list of parts)."""
     if isinstance(content, str):
@@ -139,9 +156,17 @@ def message_text(content: Any) -> str:
         text = " ".join(message_text(part) for part in content)
     else:
         text = ""
+    if not _RENDERED.search(text):
+        return text.strip()  # a learner's own words: "What does a <div> do?" stays as typed
     text = re.sub(r"<details.*?</details>", "", text, flags=re.DOTALL)
     text = re.sub(r"<span class=\"tag\">.*?</span>", "", text)
-    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+    return html.unescape(
+        re.sub(r"</?(?:div|span|sup|details|summary|blockquote|ul|ol|li|p|br|b|em|strong)\b[^>]*>", "", text)
+    ).strip()
+
+
+# Markup this module renders into tutor messages (and nothing a learner would type).
+_RENDERED = re.compile(r'<(?:div|span) class="tutor-|<sup>\[\d+\]</sup>|<details|<span class="tag">')
 
 
 def _scope(lesson_id: str | None, course: str | None) -> tuple[str | None, str | None]:
@@ -246,7 +271,7 @@ class TutorChat:
                     yield render_answer(item), item
                     return
                 text += item
-                yield html.escape(text.strip(), quote=False) + CURSOR, None
+                yield outside_code(text.strip(), escape) + CURSOR, None
         except UnknownLessonError:
             yield render_error(UNKNOWN_LESSON), None
         except Exception as exc:

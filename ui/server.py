@@ -51,12 +51,12 @@ def create_app(settings: Settings) -> FastAPI:
     starters = StarterQuestions(tutor)
     policy = OriginPolicy.of(settings.allowed_origins)
     policy.warn_if_open()
-    pool = AskPool(settings.ask_workers, settings.max_pending, settings.rate_limit)
+    pool = AskPool.for_settings(settings, uses_llm=tutor.backend.uses_llm)
     api = create_api(tutor, feedback, starters, pool=pool, origins=policy)
     api.include_router(widget_routes(tutor, policy))
     blocks = build_ui(tutor, starters, feedback)
     # Gradio runs one chat at a time per event unless told otherwise; the tutor itself is safe to share.
-    blocks.queue(default_concurrency_limit=settings.ask_workers, max_size=settings.max_pending)
+    blocks.queue(default_concurrency_limit=pool.workers, max_size=settings.max_pending)
     # Mounted last so /healthz, /api/* and /docs are matched before the UI's catch-all "/".
     app = gr.mount_gradio_app(api, blocks, path="/", theme=THEME, css=CSS, footer_links=["api"], show_error=False)
     app.state.tutor = tutor

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -71,6 +72,15 @@ class AskPool:
         self._pending = 0
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_settings(cls, settings: Any, uses_llm: bool) -> AskPool:
+        """Sized for the machine: CPU-bound asks gain nothing from more threads than cores, while asks
+        that wait on an LLM need one thread per request the LLM may be serving."""
+        workers = settings.ask_workers or max(2, os.cpu_count() or 2)
+        if uses_llm and not settings.ask_workers:
+            workers = max(workers, settings.llm_concurrency)
+        return cls(workers, settings.max_pending, settings.rate_limit)
+
     @property
     def pending(self) -> int:
         return self._pending
@@ -94,29 +104,70 @@ class AskPool:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    async def iterate(self, items: Iterator[T]) -> AsyncIterator[T]:
-        """`items` advanced on the ask workers; if the consumer stops early (a client disconnects), the
-        iterator is closed in a worker once its current step is done."""
+    async def batches(self, items: Iterator[T]) -> AsyncIterator[list[T]]:
+        """`items` produced by one ask worker and handed over as they come, everything already produced at
+        once: under load a stream goes out in a few writes, while pieces that trickle in (an LLM) still go
+        out one by one. When the consumer stops early (a client disconnects), the worker stops at the next
+        piece and closes `items`, so what the stream holds is freed then, not at garbage collection."""
         loop = asyncio.get_running_loop()
-        step = None
+        handed: asyncio.Queue[tuple[Any, BaseException | None]] = asyncio.Queue()
+        stop = threading.Event()
+
+        def hand(item: Any, error: BaseException | None = None) -> None:
+            try:
+                loop.call_soon_threadsafe(handed.put_nowait, (item, error))
+            except RuntimeError:  # the event loop is gone (server shutting down): nobody is listening
+                stop.set()
+
+        def produce() -> None:
+            try:
+                for item in items:
+                    if stop.is_set():
+                        return
+                    hand(item)
+                hand(_DONE)
+            except BaseException as exc:  # handed to the consumer, raised there
+                hand(_DONE, exc)
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+
+        loop.run_in_executor(self._executor, produce)
         try:
             while True:
-                step = loop.run_in_executor(self._executor, next, items, _DONE)
-                item = await step
-                step = None
-                if item is _DONE:
-                    return
-                yield item
+                batch: list[T] = []
+                for item, error in [await handed.get(), *_drain(handed)]:
+                    if item is _DONE:
+                        if batch:
+                            yield batch
+                        if error is not None:
+                            raise error
+                        return
+                    batch.append(item)
+                yield batch
         finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                if step is not None:  # a step is still running: close after it, never inside it
-                    step.add_done_callback(lambda _: self._executor.submit(close))
-                else:
-                    self._executor.submit(close)
+            stop.set()
+
+    async def iterate(self, items: Iterator[T]) -> AsyncIterator[T]:
+        """`batches`, one item at a time."""
+        stream = self.batches(items)
+        try:
+            async for batch in stream:
+                for item in batch:
+                    yield item
+        finally:
+            await stream.aclose()
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _drain(queue: asyncio.Queue) -> list[Any]:
+    out = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out
 
 
 class Admission:

@@ -110,8 +110,7 @@ def create_api(
     origins: OriginPolicy | None = None,
 ) -> FastAPI:
     """The API app; `pool` (default: sized by the tutor's settings) runs and bounds the asks."""
-    settings = tutor.settings
-    pool = pool or AskPool(settings.ask_workers, settings.max_pending, settings.rate_limit)
+    pool = pool or AskPool.for_settings(tutor.settings, uses_llm=tutor.backend.uses_llm)
     policy = origins if origins is not None else OriginPolicy.of(tutor.settings.allowed_origins)
     api = FastAPI(
         title="Lesson tutor API",
@@ -246,8 +245,8 @@ def _same_site(origin: str, request: Request) -> bool:
 async def _streamed(pool: AskPool, admission: Admission, events: Iterator[str]) -> AsyncIterator[str]:
     """The SSE body on the ask workers; the admission is released when the stream ends or is dropped."""
     try:
-        async for event in pool.iterate(events):
-            yield event
+        async for batch in pool.batches(events):
+            yield "".join(batch)
     finally:
         admission.release()
 
