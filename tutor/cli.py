@@ -106,7 +106,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tutor.store.chroma import open_store
 
     report = ingest(
-        open_store(settings),
+        open_store(settings, lazy=True),  # nothing changed: the model is never loaded
         settings.corpus,
         settings.chunk_tokens,
         rebuild=args.rebuild,

@@ -67,9 +67,10 @@ def connect(home: Path, chroma_url: str = "") -> chromadb.api.ClientAPI:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def open_store(settings: Settings, embedder: Embedder | None = None) -> LessonStore:
-    """The index for the configured embedding model (loads the model unless one is passed in)."""
-    embedder = embedder or load_embedder(settings.embed_model)
+def open_store(settings: Settings, embedder: Embedder | None = None, lazy: bool = False) -> LessonStore:
+    """The index for the configured embedding model (loads the model unless one is passed in; with `lazy`,
+    only once something is embedded)."""
+    embedder = embedder or load_embedder(settings.embed_model, lazy=lazy)
     if settings.chroma_url:  # connect lazily: a server that is down now may be up at the next ask
         return LessonStore(lambda: connect(settings.home, settings.chroma_url), embedder, server=settings.chroma_url)
     return LessonStore(connect(settings.home), embedder)

@@ -5,9 +5,13 @@ Backends implement `_encode` and `count_tokens`; batching by length and the Lang
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
@@ -47,8 +51,67 @@ class Embedder(Embeddings, ABC):
         return self._encode([text], 1, False)[0]
 
 
-def load_embedder(model: str, device: str = "cpu") -> Embedder:
-    """The one backend today: sentence-transformers, from a local path or a hub id."""
+def load_embedder(model: str, device: str = "cpu", lazy: bool = False) -> Embedder:
+    """The one backend today: sentence-transformers, from a local path or a hub id.
+
+    With `lazy`, a local model folder is only read for its name, size and token limit, and the model
+    itself (torch and all) loads on the first text to embed or count: `tutor ingest` with nothing
+    changed then never loads it."""
+    if lazy:
+        shape = _folder_shape(Path(model).expanduser())
+        if shape is not None:
+            return LazyEmbedder(str(model), *shape, load=lambda: load_embedder(model, device))
     from tutor.store.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(model, device=device)
+
+
+class LazyEmbedder(Embedder):
+    """An embedder that knows its identity up front and loads the real one when first asked to work."""
+
+    def __init__(self, model_id: str, dimension: int, max_tokens: int, load: Callable[[], Embedder]) -> None:
+        self.model_id, self.dimension, self.max_tokens = model_id, dimension, max_tokens
+        self._load = load
+        self._real: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def real(self) -> Embedder:
+        if self._real is None:
+            with self._lock:
+                if self._real is None:
+                    self._real = self._load()
+        return self._real
+
+    @property
+    def loaded(self) -> bool:
+        return self._real is not None
+
+    def _encode(self, texts: list[str], batch_size: int, progress: bool) -> list[list[float]]:
+        return self.real._encode(texts, batch_size, progress)
+
+    def count_tokens(self, text: str) -> int:
+        return self.real.count_tokens(text)
+
+
+def _folder_shape(folder: Path) -> tuple[int, int] | None:
+    """(dimension, max tokens) of a sentence-transformers folder from its config files, or None when they
+    do not say (a hub id, an unusual layout): then the model is loaded to find out."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        max_tokens = int(
+            json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"]
+        )
+        dimension = 0
+        for module in modules:
+            config = folder / module.get("path", "") / "config.json"
+            kind = module.get("type", "")
+            if kind.endswith("Pooling"):
+                dimension = int(json.loads(config.read_text(encoding="utf-8"))["word_embedding_dimension"])
+            elif kind.endswith("Dense"):
+                dimension = int(json.loads(config.read_text(encoding="utf-8"))["out_features"])
+            elif not kind.endswith(("Transformer", "Normalize")):
+                return None  # a module whose effect on the vector size is not known here
+        return (dimension, max_tokens) if dimension > 0 and max_tokens > 0 else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
