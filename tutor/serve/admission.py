@@ -149,16 +149,6 @@ class AskPool:
         finally:
             stop.set()
 
-    async def iterate(self, items: Iterator[T]) -> AsyncIterator[T]:
-        """`batches`, one item at a time."""
-        stream = self.batches(items)
-        try:
-            async for batch in stream:
-                for item in batch:
-                    yield item
-        finally:
-            await stream.aclose()
-
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 

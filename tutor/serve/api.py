@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -30,8 +30,6 @@ from tutor.serve.origins import OriginPolicy
 from tutor.serve.starters import StarterQuestions
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 MAX_QUESTION = 2000
 MAX_TURNS = 20

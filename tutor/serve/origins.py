@@ -28,7 +28,7 @@ class OriginPolicy:
     def of(cls, origins: tuple[str, ...] | list[str]) -> OriginPolicy:
         cleaned = tuple(dict.fromkeys(o.strip().rstrip("/") for o in origins if o.strip()))
         for origin in cleaned:
-            if origin != "*" and not _is_origin(origin):
+            if origin != "*" and not is_origin(origin):
                 raise ValueError(f"allowed origin {origin!r} is not scheme://host[:port] (e.g. https://school.example)")
         return cls(("*",) if "*" in cleaned else cleaned)
 
@@ -72,6 +72,12 @@ class OriginPolicy:
             log.warning("TUTOR_ALLOWED_ORIGINS=*: any website may embed this tutor and call its API from a browser")
 
 
-def _is_origin(value: str) -> bool:
+def is_origin(value: str) -> bool:
+    """Whether `value` is a browser origin, `scheme://host[:port]` and nothing more (no path, user, query)."""
     parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.path and not parts.query
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        return False
+    extra = parts.path or parts.query or parts.fragment or parts.username is not None or parts.password is not None
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not extra

@@ -19,12 +19,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tutor.serve.origins import OriginPolicy
+from tutor.serve.origins import OriginPolicy, is_origin
 from ui.widget.demo import demo_index, demo_lesson
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"embed.js": "text/javascript", "embed.css": "text/css", "demo.css": "text/css"}
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$|^https?://\[[0-9A-Fa-f:]+\](:\d{1,5})?$")
 _WIDGET_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _ACCENT = re.compile(r"^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20})$")
 CACHE = "public, max-age=300"
@@ -78,7 +77,7 @@ def widget_routes(tutor: Any, policy: OriginPolicy) -> APIRouter:
             page = f"<!doctype html><meta charset=utf-8><title>Lesson tutor</title><p>{html.escape(reason)}</p>"
             return HTMLResponse(page, status_code=404, headers=headers)
         # Messages go only to the page that framed the chat, and only when that page may embed it.
-        parent = parent if _ORIGIN.match(parent) and policy.allows(parent) else ""
+        parent = parent if is_origin(parent) and policy.allows(parent) else ""
         source = record.source if record.source.startswith(("https://", "http://")) else ""
         page = Template(asset("embed.html")).substitute(
             title=html.escape(title.strip() or record.title),
