@@ -151,3 +151,23 @@ def test_demo_renders_the_lesson_markdown_without_running_its_markup(tmp_path):
 def test_embed_assets_stay_within_the_first_load_budget():
     total = sum(len((STATIC / name).read_bytes()) for name in ("embed.html", "embed.js", "embed.css"))
     assert total <= 150_000
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("https://school.example", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://[::1]:3000", True),
+        ("https://school.example/lessons", False),
+        ("http://user@school.example", False),
+        ("https://school.example#x", False),
+        ("http://school.example:99999", False),
+        ("javascript:alert(1)", False),
+        ("school.example", False),
+    ],
+)
+def test_an_origin_is_scheme_host_and_port_only(value, ok):
+    from tutor.serve.origins import is_origin
+
+    assert is_origin(value) is ok
