@@ -10,11 +10,11 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 import yaml
 
+from tutor.ingest.html import html_to_markdown
 from tutor.text import markdown_headings
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,8 @@ def load_lesson(path: Path, root: Path | None = None) -> Lesson:
     suffix = path.suffix.lower()
     meta: dict = {}
     if suffix in (".html", ".htm"):
-        text, html_title = html_to_markdown(text)
-        meta["title"] = html_title
+        page = html_to_markdown(text)
+        text, meta = page.text, {**page.meta, "title": page.title}
     else:
         text, meta = split_front_matter(text, path)
     text = text.strip("\n")
@@ -168,53 +168,3 @@ def _course_from_folder(path: Path, root: Path | None) -> str:
     if root is not None and folder == Path(root) and root.name:
         folder = Path(root)
     return folder.name.replace("-", " ").replace("_", " ").strip() or "lessons"
-
-
-class _HtmlToMarkdown(HTMLParser):
-    """Just enough HTML → Markdown for lesson pages: headings, paragraphs, list items; no chrome."""
-
-    SKIP = {"script", "style", "nav", "header", "footer", "aside", "noscript", "form", "button", "svg"}
-    BLOCK = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "blockquote", "pre"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_depth = 0
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in self.SKIP:
-            self.skip_depth += 1
-        elif tag == "title":
-            self._in_title = True
-        elif re.fullmatch(r"h[1-6]", tag):
-            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
-        elif tag == "li":
-            self.parts.append("\n- ")
-        elif tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag == "title":
-            self._in_title = False
-        elif re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self.skip_depth:
-            self.parts.append(re.sub(r"\s+", " ", data))
-
-
-def html_to_markdown(html: str) -> tuple[str, str]:
-    parser = _HtmlToMarkdown()
-    parser.feed(html)
-    text = "".join(parser.parts)
-    text = "\n".join(line.strip() for line in text.splitlines())
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    text = re.sub(r"^(#{1,6}|-) *\n+", "", text, flags=re.MULTILINE)
-    return text.strip(), parser.title.strip()
