@@ -21,7 +21,6 @@ from typing import Any
 from evals.datasets import Suite
 from evals.metrics import dedupe, mean, ndcg_at_k, percentile, recall_at_k, reciprocal_rank
 from tutor.retrieve.hybrid import Scope
-from tutor.text import terms
 
 log = logging.getLogger(__name__)
 
@@ -153,18 +152,12 @@ def _round(value: float | None) -> float | None:
 
 
 class _Bm25:
-    """BM25 alone over the same chunks and tokenizer (`tutor.retrieve.hybrid.terms`) the hybrid retriever uses."""
+    """BM25 alone over the same chunks and index (`tutor.retrieve.lexical`) the hybrid retriever uses."""
 
     def __init__(self, tutor: Any) -> None:
-        from rank_bm25 import BM25Okapi
+        from tutor.retrieve.lexical import LexicalIndex
 
-        self.passages = tutor.store.passages()
-        self.index = BM25Okapi([terms(f"{p.section} {p.text}") for p in self.passages])
+        self.index = LexicalIndex(tutor.store.passages())
 
     def rank(self, question: str) -> list[str]:
-        query = terms(question)
-        if not query:
-            return []
-        scores = self.index.get_scores(query)
-        order = sorted(range(len(self.passages)), key=lambda i: -scores[i])[:CHUNK_DEPTH]
-        return dedupe(self.passages[i].lesson_id for i in order if scores[i] > 0)
+        return dedupe(p.lesson_id for p in self.index.search(question, CHUNK_DEPTH))

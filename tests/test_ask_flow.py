@@ -26,9 +26,8 @@ class Counting:
         return self.method(*args, **kwargs)
 
 
-@pytest.fixture
-def counted(tmp_path, seed_corpus, fake_embedder):
-    settings = Settings.from_env(env={}, home=tmp_path / "home", corpus=(seed_corpus,))
+def build_tutor(tmp_path, seed_corpus, fake_embedder, **overrides) -> Tutor:
+    settings = Settings.from_env(env={}, home=tmp_path / "home", corpus=(seed_corpus,), **overrides)
     store = open_store(settings, embedder=fake_embedder)
     gate = AnswerabilityGate(fake_embedder)
     tutor = Tutor(
@@ -41,6 +40,13 @@ def counted(tmp_path, seed_corpus, fake_embedder):
         settings,
     )
     tutor.ingest()
+    return tutor
+
+
+@pytest.fixture
+def counted(tmp_path, seed_corpus, fake_embedder):
+    tutor = build_tutor(tmp_path, seed_corpus, fake_embedder)
+    store, gate = tutor.store, tutor.gate
     store.lesson = Counting(store.lesson)
     gate.scorer.analyse = Counting(gate.scorer.analyse)
     fake_embedder.embedded.clear()
@@ -105,3 +111,19 @@ def test_re_ingesting_a_lesson_replaces_its_stored_sentences(counted, seed_corpu
     assert len(store.sentence_rows.get(where={"lesson_id": LESSON})["ids"]) >= len(after)  # no stale rows kept
     store.delete_lesson(LESSON)
     assert not store.sentence_rows.get(where={"lesson_id": LESSON})["ids"]
+
+
+def test_sentence_vectors_on_first_ask_are_embedded_once_then_kept(tmp_path, seed_corpus, fake_embedder):
+    """`sentence_vectors = "ask"`: ingest embeds chunks only; the first ask embeds and stores what it read."""
+    tutor = build_tutor(tmp_path, seed_corpus, fake_embedder, sentence_vectors="ask")
+    store = tutor.store
+    assert not store.sentence_rows.get()["ids"]
+    question = "When should I fine-tune instead of prompting?"
+    first = tutor.ask(question, lesson_id=LESSON)
+    kept = store.sentence_rows.get(include=["documents"])
+    assert kept["ids"] and len(kept["ids"]) == len(set(kept["documents"]))
+    tutor.scorer.cache._vectors.clear()
+    fake_embedder.embedded.clear()
+    second = tutor.ask(question, lesson_id=LESSON)
+    assert fake_embedder.embedded == [question]  # the sentences now come from the index
+    assert second.answer == first.answer and second.refused == first.refused

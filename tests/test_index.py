@@ -18,6 +18,25 @@ def test_second_run_embeds_nothing(tmp_path, seed_corpus):
     assert second.embedded == 0 and second.unchanged == 4 and second.chunks == first.chunks
 
 
+def test_unchanged_files_are_not_parsed_again(tmp_path, seed_corpus, monkeypatch):
+    store = make_store(tmp_path)
+    ingest(store, [seed_corpus])
+    parsed = []
+    monkeypatch.setattr("tutor.ingest.index.load_lesson", lambda path, root: parsed.append(path))
+    report = ingest(store, [seed_corpus])
+    assert report.unchanged == 4 and parsed == []
+
+
+def test_index_survives_a_move_of_the_model_folder(tmp_path, seed_corpus):
+    """The index hash names the model by its name and dimension, not by where it is installed."""
+    store = make_store(tmp_path, HashingEmbedder())
+    ingest(store, [seed_corpus])
+    elsewhere = HashingEmbedder()
+    elsewhere.model_id = "/another/venv/site-packages/" + elsewhere.model_id.rsplit("/", 1)[-1]
+    report = ingest(LessonStore(connect(tmp_path / "home"), elsewhere), [seed_corpus])
+    assert report.embedded == 0 and report.unchanged == 4
+
+
 def test_changed_lesson_replaces_only_its_chunks(tmp_path, seed_corpus):
     embedder = HashingEmbedder()
     store = make_store(tmp_path, embedder)

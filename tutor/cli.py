@@ -110,6 +110,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         settings.corpus,
         settings.chunk_tokens,
         rebuild=args.rebuild,
+        sentence_vectors=settings.sentence_vectors == "ingest",
         batch_size=settings.embed_batch,
     )
     if args.json:

@@ -34,7 +34,7 @@ from tutor.ground.evidence import EvidenceAnalysis, EvidenceScorer, Sentence
 from tutor.ground.gate import AnswerabilityGate, GateDecision
 from tutor.ground.support import SupportScorer
 from tutor.ground.units import OUTLINE_SECTION, QUIZ_SECTION, answering, readable, role_of
-from tutor.ingest.index import IngestReport, ingest
+from tutor.ingest.index import IngestReport, ingest, passage_sentences
 from tutor.retrieve.hybrid import HybridRetriever, Scope
 from tutor.settings import Settings
 from tutor.store.chroma import LessonRecord, LessonStore, open_store
@@ -140,6 +140,7 @@ class Tutor:
             self.settings.chunk_tokens,
             rebuild,
             self.settings.embed_batch,
+            sentence_vectors=self.settings.sentence_vectors == "ingest",
         )
         self.retriever.refresh()
         return report
@@ -253,12 +254,23 @@ class Tutor:
 
     def _analyse(self, state: AskState) -> AskState:
         t = time.perf_counter()
-        self.scorer.cache.put(self.store.sentence_vectors([p.chunk_id for p in state.passages]))
+        stored = self.store.sentence_vectors([p.chunk_id for p in state.passages])
+        self.scorer.cache.put(stored)
         state.mentions = self.scorer.analyse(state.standalone, state.passages)
+        if self.settings.sentence_vectors == "ask":
+            self._keep_sentence_vectors(state.passages, stored)
         state.analysis = state.mentions.only(answering(state.standalone, state.mentions.sentences))
         state.sentences = self.scorer.rank(state.analysis)
         state.timings["evidence"] = _ms(t)
         return state
+
+    def _keep_sentence_vectors(self, passages: list[Passage], stored: dict) -> None:
+        """Store the sentence vectors this ask embedded, so the next ask on these passages reuses them."""
+        for passage in passages:
+            sentences = passage_sentences(passage)
+            if sentences and not any(s in stored for s in sentences):
+                vectors = self.scorer.cache.get(sentences)
+                self.store.keep_sentences(passage, list(zip(sentences, vectors.tolist(), strict=True)))
 
     def _gate(self, state: AskState) -> AskState:
         t = time.perf_counter()

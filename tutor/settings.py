@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     )
     embed_batch: int = Field(32, ge=1, description="Embedding batch size.")
     chunk_tokens: int = Field(200, ge=16, description="Chunk budget in model word pieces (below the model's limit).")
+    sentence_vectors: Literal["ingest", "ask"] = Field(
+        "ingest",
+        description="When lesson sentences are embedded for quoting: `ingest` (asks are fastest) or `ask` "
+        "(the first ask that reads a passage, then kept: halves a large catalog's ingest).",
+    )
     llm: str = Field(
         "extractive",
         description="Answer backend: " + ", ".join(f"`{name}`" for name in BACKENDS) + " (`extractive`: no LLM).",

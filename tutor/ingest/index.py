@@ -1,7 +1,8 @@
 """Incremental indexing: load → chunk → embed → store, re-embedding only lessons that changed.
 
-Each lesson's index hash covers its content, the embedding model and the chunker settings, so an
-unchanged lesson costs a hash and nothing more; a bad file is reported and never deletes what it had.
+Each lesson's index hash covers its file's bytes, the embedding model and the chunker settings, so an
+unchanged lesson costs a read and a hash — no parse, no model load — and a bad file is reported and never
+deletes what it had.
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from pathlib import Path
 from tutor.answer import Passage
 from tutor.ground.evidence import read_in_context, split_sentences
 from tutor.ingest.chunking import Chunk, chunk_lesson
-from tutor.ingest.lessons import Lesson, LessonError, find_lesson_files, load_lesson
-from tutor.store.chroma import LessonStore
+from tutor.ingest.lessons import (
+    LOADER_VERSION,
+    Lesson,
+    LessonError,
+    course_from_folder,
+    find_lesson_files,
+    load_lesson,
+)
+from tutor.store.chroma import LessonRecord, LessonStore
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +47,14 @@ class IngestReport:
         return asdict(self)
 
 
-def chunk_sentences(chunk: Chunk) -> list[str]:
-    """The chunk's sentences as the evidence scorer reads them (under their headings), deduplicated."""
-    c = chunk
-    passage = Passage(c.id, c.lesson_id, c.title, c.course, c.section, c.text, c.start, c.end)
+def passage_sentences(passage: Passage) -> list[str]:
+    """A passage's sentences as the evidence scorer reads them (under their headings), deduplicated."""
     return list(dict.fromkeys(read_in_context(s) for s in split_sentences(passage)))
+
+
+def chunk_sentences(chunk: Chunk) -> list[str]:
+    c = chunk
+    return passage_sentences(Passage(c.id, c.lesson_id, c.title, c.course, c.section, c.text, c.start, c.end))
 
 
 def embedding_text(chunk: Chunk, count_tokens, max_tokens: int) -> str:
@@ -53,8 +64,15 @@ def embedding_text(chunk: Chunk, count_tokens, max_tokens: int) -> str:
 
 
 def ingest(
-    store: LessonStore, roots: Iterable[Path], chunk_tokens: int = 200, rebuild: bool = False, batch_size: int = 32
+    store: LessonStore,
+    roots: Iterable[Path],
+    chunk_tokens: int = 200,
+    rebuild: bool = False,
+    batch_size: int = 32,
+    sentence_vectors: bool = True,
 ) -> IngestReport:
+    """Index the lesson files under `roots`. Without `sentence_vectors` the sentences are embedded by the
+    first ask that reads them instead (one model pass over the lessons instead of two)."""
     started = time.perf_counter()
     roots = [Path(r).resolve() for r in roots]
     embedder = store.embedder
@@ -63,27 +81,22 @@ def ingest(
         store.reset()
     report = IngestReport()
     known = {r.id: r for r in store.lessons()}
-    lessons, bad_paths = _load_all(roots, report)
+    settings_key = f"{embedder.collection_slug}|{budget}|{CHUNKER_VERSION}|{LOADER_VERSION}"
+    changed, kept, bad_paths = _scan(roots, {r.path: r for r in known.values()}, settings_key, report)
 
     pending: list[tuple[Lesson, list[Chunk], str, str]] = []
-    for path, lesson in lessons.items():
-        index_hash = _index_hash(lesson, embedder.model_id, budget)
-        old = known.get(lesson.id)
-        if old and old.index_hash == index_hash and old.path == path:
-            report.unchanged += 1
-            report.chunks += old.chunks
-            continue
+    for path, (lesson, index_hash) in changed.items():
         chunks = chunk_lesson(lesson, embedder.count_tokens, budget)
         if not chunks:
             report.errors.append({"path": path, "error": "no text left to index after chunking"})
             continue
         pending.append((lesson, chunks, index_hash, path))
-    _embed_and_store(store, pending, report, batch_size)
+    _embed_and_store(store, pending, report, batch_size, sentence_vectors)
     report.lessons = report.unchanged + len(pending)
 
-    loaded_ids = {lesson.id for lesson in lessons.values()}
+    present_ids = kept | {lesson.id for lesson, _ in changed.values()}
     for record in known.values():
-        if record.id in loaded_ids or record.path in bad_paths:
+        if record.id in present_ids or record.path in bad_paths:
             continue
         gone = not Path(record.path).exists()
         under_root = any(Path(record.path).is_relative_to(root) for root in roots)
@@ -95,8 +108,13 @@ def ingest(
     return report
 
 
-def _load_all(roots: list[Path], report: IngestReport) -> tuple[dict[str, Lesson], set[str]]:
-    lessons: dict[str, Lesson] = {}
+def _scan(
+    roots: list[Path], indexed: dict[str, LessonRecord], settings_key: str, report: IngestReport
+) -> tuple[dict[str, tuple[Lesson, str]], set[str], set[str]]:
+    """Every lesson file under the roots: (changed lessons, loaded, with their index hash; ids of unchanged
+    lessons; paths that failed). An unchanged file costs a read and a hash, never a parse or the model."""
+    changed: dict[str, tuple[Lesson, str]] = {}
+    kept: set[str] = set()
     seen_ids: dict[str, str] = {}
     bad: set[str] = set()
     for root in roots:
@@ -105,6 +123,14 @@ def _load_all(roots: list[Path], report: IngestReport) -> tuple[dict[str, Lesson
             continue
         for path in find_lesson_files([root]):
             key = str(path.resolve())
+            index_hash = _index_hash(path, root, settings_key)
+            old = indexed.get(key)
+            if old is not None and old.index_hash == index_hash and old.id not in seen_ids:
+                seen_ids[old.id] = key
+                kept.add(old.id)
+                report.unchanged += 1
+                report.chunks += old.chunks
+                continue
             try:
                 lesson = load_lesson(path, root)
             except LessonError as exc:
@@ -123,8 +149,8 @@ def _load_all(roots: list[Path], report: IngestReport) -> tuple[dict[str, Lesson
                 bad.add(key)
                 continue
             seen_ids[lesson.id] = key
-            lessons[key] = lesson
-    return lessons, bad
+            changed[key] = (lesson, index_hash)
+    return changed, kept, bad
 
 
 def progress_bar(total: int):
@@ -134,7 +160,9 @@ def progress_bar(total: int):
     return tqdm(total=total, desc="embedding", unit="chunk", disable=total < 64)
 
 
-def _embed_and_store(store: LessonStore, pending: list, report: IngestReport, batch_size: int) -> None:
+def _embed_and_store(
+    store: LessonStore, pending: list, report: IngestReport, batch_size: int, sentence_vectors: bool
+) -> None:
     embedder = store.embedder
     total = sum(len(chunks) for _, chunks, _, _ in pending)
     bar = progress_bar(total)
@@ -148,7 +176,10 @@ def _embed_and_store(store: LessonStore, pending: list, report: IngestReport, ba
         if group and (item is None or size >= _EMBED_GROUP):
             texts = [embedding_text(c, embedder.count_tokens, embedder.max_tokens) for _, cs, _, _ in group for c in cs]
             vectors = embedder.embed_batch(texts, batch_size)
-            said = [[(c.id, s) for c in cs for s in chunk_sentences(c)] for _, cs, _, _ in group]
+            # without sentence vectors here, the first ask that reads a passage embeds its sentences
+            said = [
+                [(c.id, s) for c in cs for s in chunk_sentences(c)] if sentence_vectors else [] for _, cs, *_ in group
+            ]
             said_vectors = embedder.embed_batch([s for rows in said for _, s in rows], batch_size)
             offset = said_offset = 0
             for (lesson, chunks, index_hash, path), rows in zip(group, said, strict=True):
@@ -166,6 +197,13 @@ def _embed_and_store(store: LessonStore, pending: list, report: IngestReport, ba
     bar.close()
 
 
-def _index_hash(lesson: Lesson, model_id: str, budget: int) -> str:
-    key = f"{lesson.content_hash}|{model_id}|{budget}|{CHUNKER_VERSION}"
-    return hashlib.sha256(key.encode()).hexdigest()
+def _index_hash(path: Path, root: Path, settings_key: str) -> str:
+    """The file's bytes, the course its folder gives, the model and the chunker: all an index depends on.
+    Nothing location-specific enters, so a moved checkout or another environment reuses the index."""
+    digest = hashlib.sha256()
+    try:
+        digest.update(path.read_bytes())
+    except OSError:
+        return ""  # unreadable: load_lesson reports why
+    digest.update(f"|{course_from_folder(path, root)}|{settings_key}".encode())
+    return digest.hexdigest()

@@ -5,7 +5,6 @@ A bad file raises `LessonError` naming the file and the reason, so an ingest can
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -19,6 +18,7 @@ from tutor.text import markdown_headings
 
 log = logging.getLogger(__name__)
 
+LOADER_VERSION = "2"  # 2: HTML pages read for their main content (tutor.ingest.html)
 LESSON_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -51,12 +51,6 @@ class Lesson:
     text: str
     source: str = ""
     sections: tuple[Section, ...] = field(default=())
-
-    @property
-    def content_hash(self) -> str:
-        """Changes whenever anything that ends up in the index changes."""
-        payload = "\x1f".join((self.id, self.title, self.course, self.source, self.text))
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def section_at(self, offset: int) -> Section | None:
         """The innermost section whose span holds `offset`."""
@@ -104,7 +98,7 @@ def load_lesson(path: Path, root: Path | None = None) -> Lesson:
         raise LessonError(path, f"lesson id {lesson_id!r} may only use letters, digits, '.', '_' and '-'")
     sections = markdown_sections(text)
     title = str(meta.get("title") or "").strip() or _first_heading(sections) or _first_line(text)
-    course = str(meta.get("course") or "").strip() or _course_from_folder(path, root)
+    course = str(meta.get("course") or "").strip() or course_from_folder(path, root)
     return Lesson(lesson_id, title, course, text, str(meta.get("source") or path.name), sections)
 
 
@@ -163,7 +157,8 @@ def _first_line(text: str) -> str:
     return line[:120]
 
 
-def _course_from_folder(path: Path, root: Path | None) -> str:
+def course_from_folder(path: Path, root: Path | None) -> str:
+    """The course a lesson without `course:` metadata belongs to: its folder's name, made readable."""
     folder = path.parent
     if root is not None and folder == Path(root) and root.name:
         folder = Path(root)

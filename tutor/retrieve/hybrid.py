@@ -10,12 +10,10 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 
-from rank_bm25 import BM25Okapi
-
 from tutor.answer import Passage
+from tutor.retrieve.lexical import LexicalIndex
 from tutor.store.chroma import LessonStore
 from tutor.store.vectors import vector_cache
-from tutor.text import terms
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +43,7 @@ class HybridRetriever:
         self.candidates = candidates
         self._reranker_id = reranker
         self._reranker = None
-        self._bm25: dict[Scope, tuple[BM25Okapi | None, list[Passage]]] = {}
+        self._bm25: dict[Scope, LexicalIndex] = {}
         self._lock = threading.Lock()
         self._rerank_lock = threading.Lock()  # loading and running the cross-encoder: one ask at a time
 
@@ -61,28 +59,17 @@ class HybridRetriever:
         depth = max(self.candidates, k)
         query_vector = vector_cache(self.store.embedder).get([question])[0].tolist()
         dense = self.store.search(query_vector, depth, scope.where)
-        lexical = self._bm25_search(question, scope, depth)
+        lexical = self._lexical(scope).search(question, depth)
         fused = self._fuse([dense, lexical])
         if self._reranker_id and fused:
             fused = self._rerank(question, fused[:depth])
         return fused[:k]
 
-    def _bm25_search(self, question: str, scope: Scope, depth: int) -> list[Passage]:
-        bm25, passages = self._bm25_index(scope)
-        query = terms(question)
-        if bm25 is None or not query:
-            return []
-        scores = bm25.get_scores(query)
-        ranked = sorted(range(len(passages)), key=lambda i: -scores[i])[:depth]
-        return [passages[i] for i in ranked if scores[i] > 0]
-
-    def _bm25_index(self, scope: Scope) -> tuple[BM25Okapi | None, list[Passage]]:
+    def _lexical(self, scope: Scope) -> LexicalIndex:
+        """The scope's BM25 index, built on its first question and kept until the lessons change."""
         with self._lock:
             if scope not in self._bm25:
-                passages = self.store.passages(scope.where)
-                corpus = [terms(f"{p.section} {p.text}") for p in passages]
-                bm25 = BM25Okapi(corpus) if passages and any(corpus) else None
-                self._bm25[scope] = (bm25, passages)
+                self._bm25[scope] = LexicalIndex(self.store.passages(scope.where))
             return self._bm25[scope]
 
     @staticmethod

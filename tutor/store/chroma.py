@@ -217,6 +217,18 @@ class LessonStore:
             ],
         )
 
+    def keep_sentences(self, passage: Passage, sentences: list[tuple[str, list[float]]]) -> None:
+        """Sentence vectors an ask embedded (`sentence_vectors = "ask"`), one row per sentence of the chunk;
+        an upsert, so two asks storing the same passage at once write one copy."""
+        if not sentences:
+            return
+        self.sentence_rows.upsert(
+            ids=[f"{passage.chunk_id}@{j}" for j in range(len(sentences))],
+            embeddings=[vector for _, vector in sentences],
+            documents=[text for text, _ in sentences],
+            metadatas=[{"lesson_id": passage.lesson_id, "chunk_id": passage.chunk_id}] * len(sentences),
+        )
+
     def delete_lesson(self, lesson_id: str) -> None:
         self.chunks.delete(where={"lesson_id": lesson_id})
         self.sentence_rows.delete(where={"lesson_id": lesson_id})

@@ -1,0 +1,35 @@
+"""BM25 over a scope's passages, on bm25s' sparse score matrix.
+
+A catalog scope holds tens of thousands of chunks: bm25s scores them all in well under a millisecond, where a
+pure-Python BM25 took tens of milliseconds per question term. Documents are tokenized with the same `terms`
+as questions, so a learner's copied phrase matches the lesson's words.
+"""
+
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+
+from tutor.answer import Passage
+from tutor.text import terms
+
+
+class LexicalIndex:
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+        corpus = [terms(f"{p.section} {p.text}") for p in passages]
+        self._bm25: bm25s.BM25 | None = None
+        if any(corpus):
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(corpus, show_progress=False)
+
+    def search(self, question: str, depth: int) -> list[Passage]:
+        """The `depth` best passages that share at least one term with the question, best first."""
+        query = terms(question)
+        if self._bm25 is None or not query:
+            return []
+        scores = self._bm25.get_scores(query)
+        depth = min(depth, len(scores))
+        top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
+        ranked = sorted(top.tolist(), key=lambda i: (-scores[i], i))
+        return [self.passages[i] for i in ranked if scores[i] > 0]
