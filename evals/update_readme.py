@@ -7,6 +7,7 @@ the settings table in README.md is stale.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 from pathlib import Path
@@ -58,6 +59,47 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
+_CATALOG_ROWS = {
+    "full_ingest_s": ("full `tutor ingest`", "s"),
+    "noop_ingest_s": ("no-op re-ingest", "s"),
+    "one_change_ingest_s": ("re-ingest after one changed lesson", "s"),
+    "ready_s": ("`tutor serve` start → ready", "s"),
+    "ask_lesson_p50_ms": ("ask p50, lesson-scoped", "ms"),
+    "ask_catalog_p50_ms": ("ask p50, catalog-wide", "ms"),
+    "server_rss_mb": ("server RSS", "MB"),
+    "mlfb_recall_at_1": ("mlfb lesson Recall@1, catalog as distractors", ""),
+}
+
+
+def catalog_table() -> str:
+    """The catalog benchmark's targets table, from evals/results/catalog.json (a full run) when present."""
+    results = Path(__file__).resolve().parent / "results"
+    runs = sorted(results.glob("catalog*.json"), key=lambda p: (p.stem != "catalog", p.stat().st_mtime))
+    if not runs:
+        return "Not measured yet: `python -m evals.bench_catalog`."
+    data = json.loads(runs[0].read_text(encoding="utf-8"))
+    cat = data["catalog"]
+    scope = f"the first {cat['limit']} HTML pages" if cat.get("limit") else "every HTML page"
+    lines = [
+        f"`{runs[0].name}`: {scope} of the Debian documentation packages plus the bundled courses "
+        f"({cat['lessons']} lessons, {cat['chunks']} chunks), {data['machine']['cpus']} CPUs, "
+        f"sentence vectors at `{cat['sentence_vectors']}`. The model alone embeds "
+        f"{data['model']['tokens_per_s']} tokens/s: {data['model']['chunk_tokens']} chunk tokens need "
+        f"{data['model']['floor_s']} s at best.",
+        "",
+        "| measure | target | measured | met |",
+        "|---|---|---|---|",
+    ]
+    for name, (label, unit) in _CATALOG_ROWS.items():
+        row = data["targets"][name]
+        mark = "yes" if row["met"] else "no"
+        lines.append(f"| {label} | {row['target']} {unit} | {row['measured']} {unit} | {mark} |")
+    naive = data["recall_at_1"].get("naive")
+    if naive is not None:
+        lines.append(f"| naive LangChain pipeline, same Recall@1 | — | {naive} | — |")
+    return "\n".join(lines)
+
+
 def replace_section(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
     if not pattern.search(text):
@@ -68,6 +110,7 @@ def replace_section(text: str, name: str, body: str) -> str:
 def render(text: str) -> str:
     text = replace_section(text, "layout", layout_table())
     text = replace_section(text, "settings", settings_table())
+    text = replace_section(text, "catalog", catalog_table())
     try:
         from evals.readme_table import results_markdown
     except ImportError:
