@@ -126,8 +126,8 @@ def tutor_server(tmp_path_factory) -> Iterator[TutorServer]:
 
 
 @contextmanager
-def serving(root: Path, corpus: Path, **env: str) -> Iterator[TutorServer]:
-    """A `tutor serve` process over `corpus` with its data under `root/home`, until the block ends."""
+def serving(root: Path, corpus: Path, *args: str, **env: str) -> Iterator[TutorServer]:
+    """A `tutor serve [args]` process over `corpus` with its data under `root/home`, until the block ends."""
     import subprocess
     import sys
 
@@ -137,7 +137,7 @@ def serving(root: Path, corpus: Path, **env: str) -> Iterator[TutorServer]:
     env = child_env(TUTOR_HOME=str(home), TUTOR_CORPUS=str(corpus), **env)
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             cwd=REPO,
             env=env,
             stdout=log_file,
@@ -150,7 +150,8 @@ def serving(root: Path, corpus: Path, **env: str) -> Iterator[TutorServer]:
 
 @contextmanager
 def running(process, health_url: str, timeout: float, log: Callable[[], str] = str) -> Iterator[None]:
-    """Wait until a server process answers 200 on `health_url`, then stop it when the block ends."""
+    """Wait until a server process answers 200 on `health_url` and has nothing left loading in the background
+    (status not "starting"), then stop it when the block ends."""
     import subprocess
     import time
 
@@ -162,9 +163,10 @@ def running(process, health_url: str, timeout: float, log: Callable[[], str] = s
             if process.poll() is not None:
                 pytest.fail(f"server exited with {process.returncode}:\n{log()}")
             try:
-                if httpx.get(health_url, timeout=2).status_code == 200:
+                reply = httpx.get(health_url, timeout=2)
+                if reply.status_code == 200 and reply.json().get("status") != "starting":
                     break
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError):
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"server not healthy after {timeout:.0f} s:\n{log()}")

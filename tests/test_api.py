@@ -33,7 +33,8 @@ def parse_sse(body: str) -> list[tuple[str, dict]]:
 
 
 def test_healthz(client):
-    assert client.get("/healthz").json() == {"status": "ok", "lessons": 4, "asks_pending": 0, "reason": ""}
+    health = {"status": "ok", "lessons": 4, "asks_pending": 0, "reason": "", "warming": []}
+    assert client.get("/healthz").json() == health
 
 
 def test_lessons_list_and_detail(client):

@@ -22,7 +22,7 @@ def test_unchanged_files_are_not_parsed_again(tmp_path, seed_corpus, monkeypatch
     store = make_store(tmp_path)
     ingest(store, [seed_corpus])
     parsed = []
-    monkeypatch.setattr("tutor.ingest.index.load_lesson", lambda path, root: parsed.append(path))
+    monkeypatch.setattr("tutor.ingest.index.load_lesson", lambda path, *rest: parsed.append(path))
     report = ingest(store, [seed_corpus])
     assert report.unchanged == 4 and parsed == []
 

@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="start the web UI and HTTP API")
     _common(p)
+    p.add_argument(
+        "--corpus", action="append", type=Path, help="serve exactly these lesson folders (repeatable; TUTOR_CORPUS)"
+    )
+    p.add_argument("--watch", action="store_true", help="re-index the lesson folders when their files change")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--llm", choices=list(BACKENDS))
@@ -102,29 +106,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from tutor.ingest.index import ingest
-    from tutor.store.chroma import open_store
+    from tutor.serve.live import reindex_through_server
 
-    report = ingest(
-        open_store(settings, lazy=True),  # nothing changed: the model is never loaded
-        settings.corpus,
-        settings.chunk_tokens,
-        rebuild=args.rebuild,
-        sentence_vectors=settings.sentence_vectors == "ingest",
-        batch_size=settings.embed_batch,
-    )
+    # A server running on this data dir re-indexes for us: one process writes the index, and the server
+    # answers from the new lessons at once.
+    through = reindex_through_server(settings.home, list(settings.corpus), args.rebuild)
+    if through is not None:
+        data, url = through
+        print(f"re-indexed by the running server at {url}", file=sys.stderr)
+    else:
+        from tutor.ingest.index import ingest
+        from tutor.store.chroma import open_store
+
+        data = ingest(
+            open_store(settings, lazy=True, scoped=False),  # nothing changed: the model is never loaded
+            settings.corpus,
+            settings.chunk_tokens,
+            rebuild=args.rebuild,
+            sentence_vectors=settings.sentence_vectors == "ingest",
+            batch_size=settings.embed_batch,
+        ).to_dict()
     if args.json:
-        data = report.to_dict()
-        data.pop("seconds")
+        data.pop("seconds", None)
         print(json.dumps(data))
     else:
         print(
-            f"{report.lessons} lessons, {report.chunks} chunks: embedded {report.embedded}, "
-            f"unchanged {report.unchanged} lessons, removed {report.removed} ({report.seconds:.1f}s)"
+            f"{data['lessons']} lessons, {data['chunks']} chunks: embedded {data['embedded']}, "
+            f"unchanged {data['unchanged']} lessons, removed {data['removed']} ({data['seconds']:.1f}s)"
         )
-        for err in report.errors:
+        for err in data["errors"]:
             print(f"error: {err['path']}: {err['error']}", file=sys.stderr)
-    return 1 if args.strict and report.errors else 0
+    return 1 if args.strict and data["errors"] else 0
 
 
 def cmd_lessons(args: argparse.Namespace, settings: Settings) -> int:
@@ -156,7 +168,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from ui.server import serve
 
-    return serve(settings, host=args.host, port=args.port)
+    return serve(settings, host=args.host, port=args.port, watch=args.watch)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

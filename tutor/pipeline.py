@@ -117,9 +117,13 @@ class Tutor:
         self.runnable: Runnable = self.understand | self.respond
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, backend: AnswerBackend | None = None) -> Tutor:
+    def from_settings(
+        cls, settings: Settings | None = None, backend: AnswerBackend | None = None, lazy: bool = False
+    ) -> Tutor:
+        """The default parts; with `lazy` the embedding model loads on first use or `warm` (the server starts
+        listening first and loads it in the background)."""
         settings = settings or Settings.from_env()
-        store = open_store(settings)
+        store = open_store(settings, lazy=lazy)
         embedder = store.embedder
         gate = AnswerabilityGate(embedder)
         return cls(
@@ -131,6 +135,12 @@ class Tutor:
             support=SupportScorer(embedder),
             settings=settings,
         )
+
+    def warm(self) -> None:
+        """Load the embedding model and build the all-lessons BM25 index now, so that the first learner waits
+        for neither."""
+        self.store.embedder.embed_query("warm up")
+        self.retriever.prewarm(Scope())
 
     # --- lessons -------------------------------------------------------------------------------
     def ingest(self, roots: list[Path] | None = None, rebuild: bool = False) -> IngestReport:

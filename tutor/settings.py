@@ -200,6 +200,12 @@ class Settings(BaseSettings):
         return self.model_copy(update=changes)
 
     @property
+    def served_roots(self) -> tuple[Path, ...]:
+        """The corpus folders whose lessons are served when `TUTOR_CORPUS` (or `--corpus`) is set; empty when
+        it is not (every indexed lesson is served)."""
+        return self.corpus if "corpus" in self.model_fields_set else ()
+
+    @property
     def gguf_model(self) -> str:
         return self.llm_model or default_gguf_model()
 

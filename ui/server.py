@@ -1,20 +1,25 @@
 """One server for everything: the HTTP API under /api, OpenAPI at /docs, the widget (/widget.js, /embed,
 /demo) and the chat UI at /.
 
-`tutor serve` calls `serve`; `create_app` is the ASGI app for anyone who runs their own uvicorn.
+`tutor serve` calls `serve`; `create_app` is the ASGI app for anyone who runs their own uvicorn. The server
+listens as soon as the index is open: the embedding model, the all-lessons BM25 index and the chat UI load
+in the background (/healthz says "starting" and what is still loading; asks and pages wait for it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
 import sys
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from tutor.errors import StoreUnavailableError, TutorError
@@ -22,62 +27,169 @@ from tutor.pipeline import Tutor
 from tutor.serve.admission import AskPool
 from tutor.serve.api import create_api
 from tutor.serve.feedback import FeedbackStore
+from tutor.serve.live import LiveIndex
 from tutor.serve.origins import OriginPolicy
 from tutor.serve.starters import StarterQuestions
 from tutor.settings import Settings, apply_offline_env
-from ui.gradio_app import CSS, THEME, build_ui
 from ui.widget import widget_routes
 
 log = logging.getLogger(__name__)
 
 FEEDBACK_DB = "feedback.sqlite3"
+UI_WAIT_S = 120
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Load the tutor (indexing the corpus first if the index is empty) and mount API + UI on one app."""
-    tutor = Tutor.from_settings(settings)
-    try:
-        lessons = tutor.lessons()
-    except StoreUnavailableError as exc:  # start anyway: /healthz says degraded until the index is back
-        log.warning("starting degraded: %s", exc)
-        lessons = None
-    if lessons == []:
-        log.warning("the index under %s is empty: indexing %s", settings.home, ", ".join(map(str, settings.corpus)))
-        report = tutor.ingest()
-        log.warning("indexed %d lessons (%d chunks) in %.1fs", report.lessons, report.chunks, report.seconds)
-        for err in report.errors:
-            log.warning("skipped %s: %s", err["path"], err["error"])
+class DeferredUI:
+    """The Gradio chat UI as an ASGI app built after the server is listening: importing Gradio and building
+    the page take seconds that the API, the widget and /healthz need not wait for. A page requested while
+    it builds waits for it; if it cannot be built, pages get a 503 that says why and the API keeps serving."""
+
+    def __init__(self, build: Callable[[], FastAPI]) -> None:
+        self._build = build
+        self.app: FastAPI | None = None
+        self.error = ""
+        self._built = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    @property
+    def ready(self) -> bool:
+        return self._built.is_set()
+
+    async def run(self) -> None:
+        """Build the UI, then hold its lifespan (Gradio's queue) open until `stop`."""
+        try:
+            app = await run_in_threadpool(self._build)
+            async with app.router.lifespan_context(app):
+                self.app = app
+                self._built.set()
+                await self._stop.wait()
+        except Exception as exc:
+            log.exception("the chat UI could not start")
+            self.error = f"the chat UI could not start: {exc}"
+        finally:
+            self._built.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if not self._built.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._built.wait(), UI_WAIT_S)
+        if self.app is None:
+            if scope["type"] == "http":
+                reason = self.error or "the chat UI is still starting; try again in a moment"
+                await PlainTextResponse(reason, status_code=503, headers={"Retry-After": "5"})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAPI:
+    """Open the tutor, bring the index up to date with the corpus folders, and mount API + UI on one app.
+
+    With `TUTOR_CORPUS` (or `--corpus`) set, the server serves exactly those folders' lessons, whatever else
+    the data dir holds; unset, it serves every indexed lesson (and keeps the bundled ones up to date).
+    `url`: where this server listens, announced in the data dir so `tutor ingest` re-indexes through it;
+    `watch`: re-index by itself when lesson files change."""
+    tutor = Tutor.from_settings(settings, lazy=True)
+    lessons = sync_corpus(tutor)
     feedback = FeedbackStore(settings.home / FEEDBACK_DB)
     starters = StarterQuestions(tutor)
     policy = OriginPolicy.of(settings.allowed_origins)
     policy.warn_if_open()
     pool = AskPool.for_settings(settings, uses_llm=tutor.backend.uses_llm)
-    api = create_api(tutor, feedback, starters, pool=pool, origins=policy)
+
+    def build_chat() -> FastAPI:
+        import gradio as gr
+
+        from ui.gradio_app import CSS, THEME, build_ui
+
+        blocks = build_ui(tutor, starters, feedback)
+        # Gradio runs one chat at a time per event unless told otherwise; the tutor itself is safe to share.
+        blocks.queue(default_concurrency_limit=pool.workers, max_size=settings.max_pending)
+        host = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+        return gr.mount_gradio_app(host, blocks, path="/", theme=THEME, css=CSS, footer_links=["api"], show_error=False)
+
+    chat = DeferredUI(build_chat)
+    warm = threading.Event()
+
+    synced, stopping = threading.Event(), threading.Event()
+    if lessons is not None:
+        synced.set()
+
+    def warming() -> list[str]:
+        steps = (("lesson sync", synced.is_set()), ("model", warm.is_set()), ("chat UI", chat.ready))
+        return [name for name, done in steps if not done]
+
+    live = LiveIndex(tutor, on_change=starters.forget)
+    api = create_api(tutor, feedback, starters, pool=pool, origins=policy, warming=warming, live=live)
     api.include_router(widget_routes(tutor, policy))
-    blocks = build_ui(tutor, starters, feedback)
-    # Gradio runs one chat at a time per event unless told otherwise; the tutor itself is safe to share.
-    blocks.queue(default_concurrency_limit=pool.workers, max_size=settings.max_pending)
     # Mounted last so /healthz, /api/* and /docs are matched before the UI's catch-all "/".
-    app = gr.mount_gradio_app(api, blocks, path="/", theme=THEME, css=CSS, footer_links=["api"], show_error=False)
-    app.state.tutor = tutor
-    app.state.feedback = feedback
-
+    api.mount("/", chat)
+    api.state.tutor = tutor
+    api.state.feedback = feedback
     first = next(iter(lessons or []), None)
-    inner = app.router.lifespan_context
 
-    @contextlib.asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[object]:
-        async with inner(a) as state:
+    def warm_up() -> None:
+        while not synced.is_set() and not stopping.is_set():  # the index was unreachable at start
+            try:
+                live.reindex()
+                synced.set()
+            except StoreUnavailableError:
+                stopping.wait(3)
+        try:
+            tutor.warm()
             if first is not None:  # the lesson a visitor sees first gets its starters before anyone asks
                 starters.warm(first.id)
-            try:
-                yield state
-            finally:
-                await run_in_threadpool(starters.close)
-                pool.close()
+        except Exception:  # the first ask loads what is missing, and says why if it cannot
+            log.exception("warming up failed")
+        finally:
+            warm.set()
 
-    app.router.lifespan_context = lifespan
-    return app
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+        ui_task = asyncio.create_task(chat.run())
+        if url:
+            live.announce(settings.home, url)
+        if watch:
+            live.watch(list(settings.corpus))
+        try:
+            yield
+        finally:
+            stopping.set()
+            live.withdraw(settings.home)
+            live.close()
+            chat.stop()
+            await ui_task
+            await run_in_threadpool(starters.close)
+            pool.close()
+
+    api.router.lifespan_context = lifespan
+    return api
+
+
+def sync_corpus(tutor: Tutor) -> list | None:
+    """Index what changed in the corpus folders (unchanged lessons cost a hash, no model) and list the served
+    lessons; None when the index is unreachable (the server then starts degraded and recovers later)."""
+    try:
+        report = tutor.ingest()
+        lessons = tutor.lessons()
+    except StoreUnavailableError as exc:  # start anyway: /healthz says degraded until the index is back
+        log.warning("starting degraded: %s", exc)
+        return None
+    changed = report.embedded or report.removed
+    (log.warning if changed else log.info)(
+        "serving %d lessons: %d chunks embedded, %d lessons removed, %d unchanged (%.1fs)",
+        len(lessons),
+        report.embedded,
+        report.removed,
+        report.unchanged,
+        report.seconds,
+    )
+    for err in report.errors:
+        log.warning("skipped %s: %s", err["path"], err["error"])
+    return lessons
 
 
 class _Server(uvicorn.Server):
@@ -91,7 +203,7 @@ class _Server(uvicorn.Server):
             print(f"Tutor ready at http://{shown}:{self.config.port}/", flush=True)
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, watch: bool = False) -> int:
     """Run the server until interrupted; the exit code is 0 after a clean stop, 1 if it could not start."""
     apply_offline_env()
     if not logging.getLogger().handlers:
@@ -101,8 +213,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr, flush=True)
         return 1
+    bound = sock.getsockname()[1]
     try:
-        app = create_app(settings)
+        app = create_app(settings, url=_local_url(host, bound), watch=watch)
     except TutorError as exc:  # a known setup problem (e.g. the model cannot load): its message says why
         print(f"error: the tutor could not start: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
         sock.close()
@@ -113,9 +226,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
         sock.close()
         return 1
     server = _Server(
-        uvicorn.Config(
-            app, host=host, port=sock.getsockname()[1], log_level="warning", lifespan="on", timeout_graceful_shutdown=5
-        )
+        uvicorn.Config(app, host=host, port=bound, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     )
     try:
         server.run(sockets=[sock])
@@ -124,6 +235,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     finally:
         sock.close()
     return 0 if server.started else 1
+
+
+def _local_url(host: str, port: int) -> str:
+    """How a process on this machine reaches the server (a wildcard address becomes loopback)."""
+    host = host.strip("[]")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -30,12 +30,14 @@ class Chunk:
     start: int
     end: int
     text: str
+    root: str = ""
 
     @property
     def metadata(self) -> dict[str, str | int]:
         return {
             "lesson_id": self.lesson_id,
             "course": self.course,
+            "root": self.root,
             "title": self.title,
             "section": self.section,
             "index": self.index,
@@ -64,6 +66,7 @@ def chunk_lesson(lesson: Lesson, count_tokens: TokenCounter, max_tokens: int = 2
                 start=start,
                 end=end,
                 text=lesson.text[start:end],
+                root=lesson.root,
             )
         )
     return chunks

@@ -17,6 +17,7 @@ from pathlib import Path
 from tutor.answer import Passage
 from tutor.ground.evidence import read_in_context, split_sentences
 from tutor.ingest.chunking import Chunk, chunk_lesson
+from tutor.ingest.course import CourseFiles, CourseInfo
 from tutor.ingest.lessons import (
     LOADER_VERSION,
     Lesson,
@@ -121,9 +122,11 @@ def _scan(
         if not root.exists():
             report.errors.append({"path": str(root), "error": "corpus folder does not exist"})
             continue
+        courses = CourseFiles(root)
         for path in find_lesson_files([root]):
             key = str(path.resolve())
-            index_hash = _index_hash(path, root, settings_key)
+            course = courses.for_lesson(path)
+            index_hash = _index_hash(path, root, course, settings_key)
             old = indexed.get(key)
             if old is not None and old.index_hash == index_hash and old.id not in seen_ids:
                 seen_ids[old.id] = key
@@ -132,7 +135,7 @@ def _scan(
                 report.chunks += old.chunks
                 continue
             try:
-                lesson = load_lesson(path, root)
+                lesson = load_lesson(path, root, course)
             except LessonError as exc:
                 report.errors.append({"path": key, "error": exc.reason})
                 bad.add(key)
@@ -150,6 +153,7 @@ def _scan(
                 continue
             seen_ids[lesson.id] = key
             changed[key] = (lesson, index_hash)
+        report.errors.extend({"path": path, "error": reason} for path, reason in courses.errors.items())
     return changed, kept, bad
 
 
@@ -197,13 +201,13 @@ def _embed_and_store(
     bar.close()
 
 
-def _index_hash(path: Path, root: Path, settings_key: str) -> str:
-    """The file's bytes, the course its folder gives, the model and the chunker: all an index depends on.
-    Nothing location-specific enters, so a moved checkout or another environment reuses the index."""
+def _index_hash(path: Path, root: Path, course: CourseInfo, settings_key: str) -> str:
+    """The file's bytes, its corpus folder, its course file and the course its folder gives, the model and
+    the chunker: all an index depends on (the model by name, not location)."""
     digest = hashlib.sha256()
     try:
         digest.update(path.read_bytes())
     except OSError:
         return ""  # unreadable: load_lesson reports why
-    digest.update(f"|{course_from_folder(path, root)}|{settings_key}".encode())
+    digest.update(f"|{root}|{course_from_folder(path, root)}|{course.digest}|{settings_key}".encode())
     return digest.hexdigest()

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import yaml
 
+from tutor.ingest.course import NO_COURSE, CourseInfo
 from tutor.ingest.html import html_to_markdown
 from tutor.text import markdown_headings
 
 log = logging.getLogger(__name__)
 
-LOADER_VERSION = "2"  # 2: HTML pages read for their main content (tutor.ingest.html)
+LOADER_VERSION = "3"  # 2: HTML pages read for their main content (tutor.ingest.html); 3: course files, roots
 LESSON_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -51,6 +52,9 @@ class Lesson:
     text: str
     source: str = ""
     sections: tuple[Section, ...] = field(default=())
+    order: int = 0  # place in its course file's `lessons:` (unlisted lessons after, by file name)
+    root: str = ""  # the corpus folder it came from: a server serves exactly its folders' lessons
+    course_description: str = ""
 
     def section_at(self, offset: int) -> Section | None:
         """The innermost section whose span holds `offset`."""
@@ -79,8 +83,9 @@ def _is_meta_file(path: Path, root: Path) -> bool:
     return hidden or name in {"README", "LICENSE", "SOURCE", "CHANGELOG", "NOTICE"}
 
 
-def load_lesson(path: Path, root: Path | None = None) -> Lesson:
-    """Read one lesson file. The id defaults to the file stem and the course to the folder name."""
+def load_lesson(path: Path, root: Path | None = None, course: CourseInfo = NO_COURSE) -> Lesson:
+    """Read one lesson file. The id defaults to the file stem; the course is the lesson's own metadata, else
+    its course file's title, else the folder name."""
     path = Path(path)
     text = _read_text(path)
     suffix = path.suffix.lower()
@@ -98,8 +103,18 @@ def load_lesson(path: Path, root: Path | None = None) -> Lesson:
         raise LessonError(path, f"lesson id {lesson_id!r} may only use letters, digits, '.', '_' and '-'")
     sections = markdown_sections(text)
     title = str(meta.get("title") or "").strip() or _first_heading(sections) or _first_line(text)
-    course = str(meta.get("course") or "").strip() or course_from_folder(path, root)
-    return Lesson(lesson_id, title, course, text, str(meta.get("source") or path.name), sections)
+    course_name = str(meta.get("course") or "").strip() or course.title or course_from_folder(path, root)
+    return Lesson(
+        lesson_id,
+        title,
+        course_name,
+        text,
+        str(meta.get("source") or path.name),
+        sections,
+        order=course.position(path, lesson_id),
+        root=str(Path(root).resolve()) if root is not None else "",
+        course_description=course.description,
+    )
 
 
 def _read_text(path: Path) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from tutor.answer import Passage
@@ -18,6 +19,7 @@ from tutor.store.vectors import vector_cache
 log = logging.getLogger(__name__)
 
 RRF_K = 60
+KEPT_SCOPES = 256  # BM25 indexes kept, least recently asked dropped first: a catalog has thousands of lessons
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,17 @@ class HybridRetriever:
         self.candidates = candidates
         self._reranker_id = reranker
         self._reranker = None
-        self._bm25: dict[Scope, LexicalIndex] = {}
+        self._bm25: OrderedDict[Scope, LexicalIndex] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Scope, threading.Lock] = {}
+        self._generation = 0  # bumped by `refresh`: an index built from the old lessons is not kept
         self._rerank_lock = threading.Lock()  # loading and running the cross-encoder: one ask at a time
 
     def refresh(self) -> None:
         """Forget cached BM25 indexes after the lesson index changed."""
         with self._lock:
             self._bm25.clear()
+            self._generation += 1
 
     def retrieve(self, question: str, scope: Scope = Scope(), k: int | None = None) -> list[Passage]:
         """The best `k` passages in `scope`. The question is embedded through the shared vector cache, so the
@@ -65,12 +70,33 @@ class HybridRetriever:
             fused = self._rerank(question, fused[:depth])
         return fused[:k]
 
+    def prewarm(self, scope: Scope = Scope()) -> None:
+        """Build a scope's BM25 index now (the server does this for the whole catalog in the background, so
+        the first catalog-wide question does not pay for reading every chunk)."""
+        self._lexical(scope)
+
     def _lexical(self, scope: Scope) -> LexicalIndex:
-        """The scope's BM25 index, built on its first question and kept until the lessons change."""
+        """The scope's BM25 index, built on its first question and kept until the lessons change. A lesson
+        scope reads only that lesson's chunks; building one scope never blocks questions in another."""
         with self._lock:
-            if scope not in self._bm25:
-                self._bm25[scope] = LexicalIndex(self.store.passages(scope.where))
-            return self._bm25[scope]
+            index = self._bm25.get(scope)
+            if index is not None:
+                self._bm25.move_to_end(scope)
+                return index
+            building = self._building.setdefault(scope, threading.Lock())
+        with building:
+            with self._lock:
+                index, generation = self._bm25.get(scope), self._generation
+            if index is None:
+                index = LexicalIndex(self.store.passages(scope.where))
+                with self._lock:
+                    if generation == self._generation:
+                        self._bm25[scope] = index
+                    while len(self._bm25) > KEPT_SCOPES:
+                        self._bm25.popitem(last=False)
+            with self._lock:
+                self._building.pop(scope, None)
+            return index
 
     @staticmethod
     def _fuse(rankings: list[list[Passage]]) -> list[Passage]:

@@ -7,11 +7,16 @@ as questions, so a learner's copied phrase matches the lesson's words.
 
 from __future__ import annotations
 
+import logging
+
 import bm25s
 import numpy as np
 
 from tutor.answer import Passage
 from tutor.text import terms
+
+# bm25s sets its own logger to DEBUG on import, which would print a line per index built.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class LexicalIndex:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, StringConstraints
@@ -26,6 +28,7 @@ from tutor.errors import TutorError, public_error
 from tutor.pipeline import AskState, Tutor
 from tutor.serve.admission import Admission, AskPool
 from tutor.serve.feedback import FeedbackStore
+from tutor.serve.live import LiveIndex
 from tutor.serve.origins import OriginPolicy
 from tutor.serve.starters import StarterQuestions
 
@@ -84,14 +87,20 @@ class Starters(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "starting", "degraded"]
     lessons: int
     asks_pending: int = 0
     reason: str = ""
+    warming: list[str] = Field(default_factory=list, description="what is still loading (asks wait for it)")
 
 
 class FeedbackSaved(BaseModel):
     id: int
+
+
+class SyncRequest(BaseModel):
+    roots: list[str] = Field(default_factory=list, description="lesson folders; empty = the served corpus")
+    rebuild: bool = False
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
@@ -106,8 +115,11 @@ def create_api(
     *,
     pool: AskPool | None = None,
     origins: OriginPolicy | None = None,
+    warming: Callable[[], list[str]] = list,
+    live: LiveIndex | None = None,
 ) -> FastAPI:
-    """The API app; `pool` (default: sized by the tutor's settings) runs and bounds the asks."""
+    """The API app; `pool` (default: sized by the tutor's settings) runs and bounds the asks; `warming`
+    names what the server is still loading in the background (reported by /healthz as "starting")."""
     pool = pool or AskPool.for_settings(tutor.settings, uses_llm=tutor.backend.uses_llm)
     policy = origins if origins is not None else OriginPolicy.of(tutor.settings.allowed_origins)
     api = FastAPI(
@@ -143,7 +155,8 @@ def create_api(
 
     @api.get("/healthz", response_model=Health, tags=["meta"], responses={503: {"model": Health}})
     async def healthz() -> Any:
-        """Cheap and never behind the asks: the index answers a count, and asks run on their own workers."""
+        """Cheap and never behind the asks: the index answers a count, and asks run on their own workers.
+        While models load in the background the status is "starting": asks are accepted and wait for them."""
         try:
             lessons = await run_in_threadpool(tutor.lesson_count)
         except Exception as exc:
@@ -151,7 +164,9 @@ def create_api(
             reason = f"the lesson index is unreachable ({type(exc).__name__}: {str(exc)[:200]})"
             body = Health(status="degraded", lessons=0, asks_pending=pool.pending, reason=reason)
             return JSONResponse(body.model_dump(), status_code=503)
-        return Health(status="ok", lessons=lessons, asks_pending=pool.pending)
+        loading = warming()
+        status = "starting" if loading else "ok"
+        return Health(status=status, lessons=lessons, asks_pending=pool.pending, warming=loading)
 
     @api.get("/api/lessons", response_model=list[LessonSummary], tags=["lessons"])
     async def list_lessons() -> list[dict[str, Any]]:
@@ -225,6 +240,16 @@ def create_api(
         finally:
             admission.release()
         return JSONResponse(answer_json(answer))
+
+    @api.post("/api/index/sync", tags=["lessons"], responses={401: {"description": "wrong or missing key"}})
+    async def sync_index(body: SyncRequest, authorization: Annotated[str, Header()] = "") -> dict[str, Any]:
+        """Re-index lesson folders in this server (what `tutor ingest` does when a server is running): the
+        key is in `<data dir>/server.json`, readable only by the data dir's owner."""
+        if live is None or not secrets.compare_digest(authorization, f"Bearer {live.key}"):
+            raise HTTPException(401, "re-indexing needs the key in the server's data dir (run `tutor ingest`)")
+        roots = [Path(r) for r in body.roots]
+        report = await run_in_threadpool(live.reindex, roots or None, body.rebuild)
+        return report.to_dict()
 
     @api.post("/api/feedback", response_model=FeedbackSaved, tags=["feedback"])
     async def post_feedback(body: FeedbackRequest) -> FeedbackSaved:

@@ -259,6 +259,11 @@ class StarterQuestions:
                     self._cache[lesson_id] = (n, kept)
             return kept[:n]
 
+    def forget(self) -> None:
+        """Drop every cached list (the lessons changed): each is verified again when next asked for."""
+        with self._guard:
+            self._cache.clear()
+
     def cached(self, lesson_id: str) -> list[str] | None:
         """The questions if already computed (for callers that must not wait)."""
         hit = self._cache.get(lesson_id)

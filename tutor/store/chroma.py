@@ -45,9 +45,17 @@ class LessonRecord:
     source: str
     text: str = ""
     sections: tuple[Section, ...] = ()
+    order: int = 0
+    root: str = ""
+    course_description: str = ""
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "course": self.course, "chunks": self.chunks}
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        """Courses by name, lessons in course order (`course.yaml`), then by file name."""
+        return (self.course, self.order, Path(self.path).name or self.id)
 
 
 def connect(home: Path, chroma_url: str = "") -> chromadb.api.ClientAPI:
@@ -67,13 +75,20 @@ def connect(home: Path, chroma_url: str = "") -> chromadb.api.ClientAPI:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def open_store(settings: Settings, embedder: Embedder | None = None, lazy: bool = False) -> LessonStore:
+def open_store(
+    settings: Settings, embedder: Embedder | None = None, lazy: bool = False, scoped: bool = True
+) -> LessonStore:
     """The index for the configured embedding model (loads the model unless one is passed in; with `lazy`,
-    only once something is embedded)."""
+    only once something is embedded). `scoped`: read only the lessons of `TUTOR_CORPUS` when it is set
+    (`tutor ingest` sees every lesson, to remove those whose files are gone)."""
     embedder = embedder or load_embedder(settings.embed_model, lazy=lazy)
     if settings.chroma_url:  # connect lazily: a server that is down now may be up at the next ask
-        return LessonStore(lambda: connect(settings.home, settings.chroma_url), embedder, server=settings.chroma_url)
-    return LessonStore(connect(settings.home), embedder)
+        store = LessonStore(lambda: connect(settings.home, settings.chroma_url), embedder, server=settings.chroma_url)
+    else:
+        store = LessonStore(connect(settings.home), embedder)
+    if scoped:
+        store.serve_only(settings.served_roots)
+    return store
 
 
 def _reachable(method: Callable[..., T]) -> Callable[..., T]:
@@ -116,6 +131,7 @@ class LessonStore:
         self.sentence_collection_name = f"sentences-{slug}"
         self._collections: tuple[Any, Any, Any] | None = None
         self._opening = threading.Lock()
+        self.roots: tuple[str, ...] = ()  # served corpus folders; empty = every indexed lesson
         try:
             self._open()
         except StoreUnavailableError as exc:
@@ -178,23 +194,26 @@ class LessonStore:
         path: str,
         sentences: list[tuple[str, str, list[float]]] = (),
     ) -> None:
-        """Swap a lesson's chunks for new ones: no stale or duplicate chunks survive a re-index.
+        """Swap a lesson's chunks for new ones: no stale or duplicate chunks survive a re-index. New rows are
+        written over the old ones before the leftovers are deleted, so an ask meanwhile (a server re-indexing
+        while it serves) reads the old or the new lesson, never an empty one.
 
         `sentences` are (chunk id, sentence as read in context, vector): the evidence scorer's embeddings,
         made once here so an ask does not embed the lesson's sentences again."""
-        self.chunks.delete(where={"lesson_id": lesson.id})
-        self.sentence_rows.delete(where={"lesson_id": lesson.id})
+        old_chunks = set(self.chunks.get(where={"lesson_id": lesson.id}, include=[])["ids"])
+        old_sentences = set(self.sentence_rows.get(where={"lesson_id": lesson.id}, include=[])["ids"])
+        sentence_ids = [f"{chunk_id}@{i}" for i, (chunk_id, _, _) in enumerate(sentences)]
         for i in range(0, len(sentences), _WRITE_BATCH):
             part = sentences[i : i + _WRITE_BATCH]
-            self.sentence_rows.add(
-                ids=[f"{chunk_id}@{i + j}" for j, (chunk_id, _, _) in enumerate(part)],
+            self.sentence_rows.upsert(
+                ids=sentence_ids[i : i + _WRITE_BATCH],
                 embeddings=[vector for _, _, vector in part],
                 documents=[text for _, text, _ in part],
                 metadatas=[{"lesson_id": lesson.id, "chunk_id": chunk_id} for chunk_id, _, _ in part],
             )
         for i in range(0, len(chunks), _WRITE_BATCH):
             part = chunks[i : i + _WRITE_BATCH]
-            self.chunks.add(
+            self.chunks.upsert(
                 ids=[c.id for c in part],
                 embeddings=vectors[i : i + _WRITE_BATCH],
                 documents=[c.text for c in part],
@@ -212,10 +231,19 @@ class LessonStore:
                     "index_hash": index_hash,
                     "path": path,
                     "source": lesson.source,
+                    "order": lesson.order,
+                    "root": lesson.root,
+                    "course_description": lesson.course_description,
                     "sections": json.dumps([[s.level, s.title, s.start, s.end, list(s.path)] for s in lesson.sections]),
                 }
             ],
         )
+        stale_chunks = old_chunks - {c.id for c in chunks}
+        stale_sentences = old_sentences - set(sentence_ids)
+        if stale_chunks:
+            self.chunks.delete(ids=sorted(stale_chunks))
+        if stale_sentences:
+            self.sentence_rows.delete(ids=sorted(stale_sentences))
 
     def keep_sentences(self, passage: Passage, sentences: list[tuple[str, list[float]]]) -> None:
         """Sentence vectors an ask embedded (`sentence_vectors = "ask"`), one row per sentence of the chunk;
@@ -241,27 +269,42 @@ class LessonStore:
         self._collections = self._open_collections(self.client)
 
     # --- reading -------------------------------------------------------------------------------
+    def serve_only(self, roots: list[Path] | tuple[Path, ...]) -> None:
+        """Read only the lessons indexed from these corpus folders (`TUTOR_CORPUS` on a server): others
+        indexed in the same data dir stay in the index, unseen."""
+        self.roots = tuple(sorted({str(Path(r).resolve()) for r in roots}))
+
+    def _served(self, where: dict | None = None) -> dict | None:
+        """`where`, narrowed to the served corpus folders."""
+        if not self.roots:
+            return where
+        served = {"root": {"$in": list(self.roots)}}
+        return served if where is None else {"$and": [where, served]}
+
     @_reachable
     def lessons(self) -> list[LessonRecord]:
-        rows = self.lesson_rows.get(include=["metadatas"])
+        rows = self.lesson_rows.get(where=self._served(), include=["metadatas"])
         records = [_record(i, m) for i, m in zip(rows["ids"], rows["metadatas"])]
-        return sorted(records, key=lambda r: (r.course, r.id))
+        return sorted(records, key=lambda r: r.sort_key)
 
     @_reachable
     def lesson(self, lesson_id: str) -> LessonRecord | None:
         rows = self.lesson_rows.get(ids=[lesson_id], include=["metadatas", "documents"])
         if not rows["ids"]:
             return None
-        return _record(rows["ids"][0], rows["metadatas"][0], rows["documents"][0])
+        record = _record(rows["ids"][0], rows["metadatas"][0], rows["documents"][0])
+        return record if not self.roots or record.root in self.roots else None
 
     @_reachable
     def count(self) -> int:
+        if self.roots:
+            return len(self.lesson_rows.get(where=self._served(), include=[])["ids"])
         return self.lesson_rows.count()
 
     @_reachable
     def passages(self, where: dict | None = None) -> list[Passage]:
         """Every chunk in a scope (for BM25 and neighbour lookups), in lesson order."""
-        rows = self.chunks.get(where=where, include=["metadatas", "documents"])
+        rows = self.chunks.get(where=self._served(where), include=["metadatas", "documents"])
         out = [_passage(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])]
         return sorted(out, key=lambda p: (p.lesson_id, p.start))
 
@@ -283,7 +326,7 @@ class LessonStore:
         res = self.chunks.query(
             query_embeddings=[vector],
             n_results=min(k, total),
-            where=where,
+            where=self._served(where),
             include=["metadatas", "documents", "distances"],
         )
         return [
@@ -317,6 +360,9 @@ def _record(lesson_id: str, meta: dict, text: str = "") -> LessonRecord:
         source=meta.get("source", ""),
         text=text or "",
         sections=sections,
+        order=int(meta.get("order", 0)),
+        root=meta.get("root", ""),
+        course_description=meta.get("course_description", ""),
     )
 
 
