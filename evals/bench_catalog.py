@@ -6,7 +6,7 @@ courses, then measures with the product's own commands:
 
 - the embedding model's own speed (tokens/s) and what it implies for the catalog: the physical floor;
 - a full `tutor ingest` (wall time, chunks/s, tokens/s, peak RSS), a no-op re-ingest, and a re-ingest
-  after changing one lesson;
+  after changing one lesson, with no server running and again through the running server;
 - `tutor serve` start → ready (listening, asks accepted) and → warm (/healthz "ok": model, all-lessons BM25
   and chat UI loaded in the background) with the built index, and its RSS once asked;
 - ask latency p50/p95 by stage over HTTP, lesson-scoped and catalog-wide (mlfb quiz questions); with
@@ -263,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
         lesson_again = ask_latencies(server.url, picked, scoped=True) if args.sentence_vectors == "ask" else None
         catalog_scope = ask_latencies(server.url, picked, scoped=False)
         rss = server.rss_mb()
+        # One more changed lesson with the server running: `tutor ingest` has the server re-index it.
+        victim = sorted((work / "catalog").rglob("*.html"))[1]
+        victim.write_text(victim.read_text(encoding="utf-8").replace("</body>", "<p>Another sentence.</p></body>"))
+        served_change = timed_ingest(env)
     finally:
         server.stop()
     recall = recall_at_1(env, answerable, naive=not args.no_naive, home=work)
@@ -301,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "noop_ingest": noop,
         "one_change_ingest": changed,
+        "one_change_ingest_serving": served_change,
         "model": speed,
         "server": {"ready_s": round(ready, 2), "warm_s": round(warm, 2), "rss_mb": rss},
         "ask_lesson": lesson_scope,

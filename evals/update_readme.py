@@ -94,6 +94,9 @@ def catalog_table() -> str:
         row = data["targets"][name]
         mark = "yes" if row["met"] else "no"
         lines.append(f"| {label} | {row['target']} {unit} | {row['measured']} {unit} | {mark} |")
+    served = data.get("one_change_ingest_serving")
+    if served:
+        lines.append(f"| re-ingest after one changed lesson, server running | — | {served['seconds']} s | — |")
     warm = data["server"].get("warm_s")
     if warm is not None:
         lines.append(f"| server start → warm (model, all-lessons BM25, chat UI loaded) | — | {warm} s | — |")
