@@ -117,7 +117,7 @@ def test_feedback_is_stored(client, tutor_server):
     }
     row_id = client.post("/api/feedback", json=body).json()["id"]
     assert row_id >= 1
-    with sqlite3.connect(tutor_server.home / "feedback.sqlite3") as conn:
+    with sqlite3.connect(tutor_server.home / "tutor.sqlite3") as conn:
         row = conn.execute(
             "SELECT question, answer, lesson_id, rating, comment FROM feedback WHERE id = ?", (row_id,)
         ).fetchone()

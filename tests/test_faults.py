@@ -172,11 +172,11 @@ def test_kill_9_of_the_server_mid_answer_loses_no_feedback_and_it_restarts(tmp_p
                 os.kill(server.process.pid, signal.SIGKILL)  # mid-answer
                 break
         server.process.wait(timeout=30)
-    with sqlite3.connect(tmp_path / "home" / "feedback.sqlite3") as conn:
+    with sqlite3.connect(tmp_path / "home" / "tutor.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM feedback").fetchone() == (3,)
     with serving(tmp_path, corpus) as again:
         assert httpx.get(f"{again.url}/healthz", timeout=10).json()["lessons"] == 4
         body = {"question": "q3", "answer": "a", "lesson_id": LESSON, "rating": "down"}
         assert httpx.post(f"{again.url}/api/feedback", json=body, timeout=10).status_code == 200
-    with sqlite3.connect(tmp_path / "home" / "feedback.sqlite3") as conn:
+    with sqlite3.connect(tmp_path / "home" / "tutor.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM feedback").fetchone() == (4,)

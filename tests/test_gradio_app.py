@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+import gradio as gr
 import pytest
 
 from tutor.answer import Answer, Citation, Passage
 from tutor.errors import FRIENDLY_FAILURE, UnknownLessonError
+from tutor.serve.feedback import FeedbackStore
 from tutor.store.chroma import LessonRecord
 from ui.gradio_app import (
     ALL_LESSONS,
@@ -509,18 +511,118 @@ def test_chat_api_returns_the_final_rendering() -> None:
 def test_respond_shows_markdown_but_remembers_plain_answer_text() -> None:
     final = grounded("Plain <answer> [1].", [cite(1, "QUOTE")])
     steps = list(chat_over(FakeTutor(tokens=["Plain"], answer=final)).respond("  Why?  ", "lesson-a", None, [], []))
-    messages, textbox, history = steps[-1]
+    messages, textbox, history, ids = steps[-1]
     assert textbox == ""
     assert messages[0] == {"role": "user", "content": "Why?"}
     assert messages[-1] == {"role": "assistant", "content": render_answer(final)}
     assert history == [{"role": "user", "content": "Why?"}, {"role": "assistant", "content": "Plain <answer> [1]."}]
+    assert ids == [None, final.id], "each answer's id sits beside its message, for feedback"
+
+
+def test_respond_keeps_earlier_answer_ids_aligned_with_the_messages() -> None:
+    final = grounded("Second.", [])
+    earlier = [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "First."}]
+    app = chat_over(FakeTutor(answer=final))
+    *_, ids = list(app.respond("q2", "lesson-a", None, earlier, [], [None, "first-id"]))[-1]
+    assert ids == [None, "first-id", None, final.id]
+    *_, ids = list(app.respond("q2", "lesson-a", None, earlier, [], None))[-1]  # ids lost: padded, not shifted
+    assert ids == [None, None, None, final.id]
 
 
 def test_respond_ignores_a_blank_message() -> None:
     tutor = FakeTutor(answer=grounded("A.", []))
     steps = list(chat_over(tutor).respond("   ", "lesson-a", None, [{"role": "user", "content": "x"}], []))
-    assert steps == [([{"role": "user", "content": "x"}], "", [])]
+    assert steps == [([{"role": "user", "content": "x"}], "", [], [None])]
     assert tutor.asked == []
+
+
+# --- feedback: one vote per answer, and a comment on the same row ---------------------------------------
+def like(index: int, value: str, liked: bool | str) -> gr.LikeData:
+    return gr.LikeData(None, {"index": index, "value": value, "liked": liked})
+
+
+def voted_chat(tmp_path) -> tuple[TutorChat, list[dict], list[str | None], FeedbackStore]:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    app = TutorChat(FakeTutor(), None, store)  # type: ignore[arg-type]
+    messages = [
+        {"role": "user", "content": "What is LoRA?"},
+        {"role": "assistant", "content": render_answer(grounded("LoRA trains adapters [1].", [cite(1)]))},
+        {"role": "user", "content": "And QLoRA?"},
+        {"role": "assistant", "content": render_answer(grounded("QLoRA quantises [1].", [cite(1)]))},
+    ]
+    return app, messages, [None, "answer-1", None, "answer-2"], store
+
+
+def test_changing_a_vote_replaces_it(tmp_path) -> None:
+    app, messages, ids, store = voted_chat(tmp_path)
+    _, vote, box, _ = app.on_like(messages, "lesson-a", ids, None, like(1, messages[1]["content"], True))
+    assert vote["rating"] == "up" and box.visible is True
+    _, vote, _, comment = app.on_like(messages, "lesson-a", ids, vote, like(1, messages[1]["content"], "Dislike"))
+    rows = store.rows()
+    assert len(rows) == 1, rows
+    row = rows[0]
+    assert (row["answer_id"], row["rating"], row["question"], row["lesson_id"]) == (
+        "answer-1",
+        "down",
+        "What is LoRA?",
+        "lesson-a",
+    )
+    assert row["answer"] == message_text(messages[1]["content"]) == "LoRA trains adapters[1]."
+    assert vote == {
+        "question": "What is LoRA?",
+        "answer": row["answer"],
+        "lesson_id": "lesson-a",
+        "rating": "down",
+        "answer_id": "answer-1",
+    }
+    assert comment == gr.skip(), "a comment being written for the same answer is kept"
+
+    *_, comment = app.on_like(messages, ALL_LESSONS, ids, vote, like(3, messages[3]["content"], False))
+    assert comment == "", "a comment half-written for another answer is not carried over"
+    assert [(r["answer_id"], r["rating"], r["question"]) for r in store.rows()] == [
+        ("answer-1", "down", "What is LoRA?"),
+        ("answer-2", "down", "And QLoRA?"),
+    ]
+
+
+def test_taking_back_a_vote_changes_nothing(tmp_path) -> None:
+    app, messages, ids, store = voted_chat(tmp_path)
+    assert app.on_like(messages, "lesson-a", ids, None, like(1, "x", "")) == (gr.skip(),) * 4
+    assert store.rows() == []
+
+
+def test_a_comment_updates_the_voted_row_and_closes_the_box(tmp_path) -> None:
+    app, messages, ids, store = voted_chat(tmp_path)
+    app.on_like(messages, "lesson-a", ids, None, like(1, messages[1]["content"], True))
+    _, vote, _, _ = app.on_like(messages, "lesson-a", ids, None, like(1, messages[1]["content"], False))
+    text, box = app.on_comment("  It skipped the rank setting.  ", vote)
+    assert (text, box.visible) == ("", False)
+    (row,) = store.rows()
+    assert (row["answer_id"], row["rating"], row["comment"]) == ("answer-1", "down", "It skipped the rank setting.")
+
+
+def test_an_empty_comment_is_not_sent(tmp_path) -> None:
+    app, messages, ids, store = voted_chat(tmp_path)
+    _, vote, _, _ = app.on_like(messages, "lesson-a", ids, None, like(1, messages[1]["content"], True))
+    with pytest.warns(UserWarning, match="Write a comment first"):
+        assert app.on_comment("   ", vote) == (gr.skip(), gr.skip())
+    assert store.rows()[0]["comment"] == ""
+
+
+def test_a_reply_without_an_answer_id_gets_one_so_its_votes_share_a_row(tmp_path) -> None:
+    app, messages, _, store = voted_chat(tmp_path)
+    messages[3] = {"role": "assistant", "content": render_error("Sorry, that failed.")}
+    ids, vote, _, _ = app.on_like(messages, "lesson-a", [None, "answer-1"], None, like(3, messages[3]["content"], True))
+    assert ids[:2] == [None, "answer-1"] and ids[3] and vote["answer_id"] == ids[3]
+    app.on_like(messages, "lesson-a", ids, vote, like(3, messages[3]["content"], False))
+    app.on_comment("It just broke.", vote | {"rating": "down"})
+    (row,) = store.rows()
+    assert (row["answer_id"], row["rating"], row["comment"]) == (ids[3], "down", "It just broke.")
+
+
+def test_new_chat_forgets_ids_vote_and_comment() -> None:
+    chat, history, ids, vote, box, comment = chat_over(FakeTutor()).new_chat()
+    assert (chat, history, ids, vote, comment) == ([], [], [], None, "") and box.visible is False
 
 
 def test_lesson_and_course_choices() -> None:

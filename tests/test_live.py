@@ -5,6 +5,7 @@ while it happens."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -41,6 +42,8 @@ ADDED = """
 VACUUM rewrites the table file and reclaims the disk space that deleted rows left behind.
 """
 QUESTION = "What does VACUUM do?"
+# Asked by learners, not covered by the lesson: the gap report groups the first three.
+GAPS = ["How do I back up the database?", "What is the best way to make a database backup?", "how to backup my db"]
 
 
 def write_course(folder: Path) -> Path:
@@ -114,6 +117,20 @@ def test_an_author_serves_only_their_course_and_edits_it_while_the_server_runs(t
         assert ids == ["indexes", "views"]
         assert ask(client, "What is a primary key?", lesson_id="tables").status_code == 404
         assert not ask(client, "What is a view?", lesson_id="views").json()["refused"]
+
+        for question in GAPS:
+            assert ask(client, question).json()["refused"]
+        report = tmp_path / "report.html"
+        made = cli("report", "--format", "html", "-o", str(report), env={**env, "TUTOR_CORPUS": str(course)})
+        assert made.returncode == 0, made.stderr
+        page = report.read_text()
+        assert "Indexes" in page and "Databases from scratch" in page
+        data = cli("report", "--format", "json", "--lesson", "indexes", env={**env, "TUTOR_CORPUS": str(course)})
+        (gaps,) = json.loads(data.stdout)["lessons"]
+        groups = {frozenset(c["questions"]): c for c in gaps["clusters"]}
+        assert frozenset(GAPS) in groups, [c["questions"] for c in gaps["clusters"]]
+        assert groups[frozenset(GAPS)]["count"] == 3 and groups[frozenset(GAPS)]["nearest_section"]
+        assert all(q in page for q in GAPS[:1])
     assert not (tmp_path / "home" / "server.json").exists(), "a stopped server must not stay announced"
 
 
@@ -128,3 +145,17 @@ def test_serve_watch_reindexes_when_a_lesson_file_changes(tmp_path):
             assert time.monotonic() < deadline, "the edit was not picked up:\n" + server.log()[-3000:]
             time.sleep(0.2)
         print(f"edit -> answerable with --watch: {time.monotonic() - edited:.2f} s")
+
+
+def test_server_file_is_private_and_withdrawn(tmp_path):
+    from tutor.serve.live import LiveIndex, find_server, reindex_through_server
+
+    live = LiveIndex(tutor=None)
+    path = live.announce(tmp_path, "http://127.0.0.1:9")
+    assert path.stat().st_mode & 0o777 == 0o600
+    found = find_server(tmp_path)
+    assert found["key"] == live.key and found["url"] == "http://127.0.0.1:9"
+    # Announced but not answering (nothing listens on port 9): the caller indexes by itself.
+    assert reindex_through_server(tmp_path, [tmp_path]) is None
+    live.withdraw(tmp_path)
+    assert not path.exists() and find_server(tmp_path) is None

@@ -1,7 +1,8 @@
 """The chat UI in a real browser (Debian's chromium via Playwright), desktop and phone width.
 
-It must stream a grounded answer with its sources, show a refusal as a refusal, store a 👍, and never
-make a request to any host but the tutor's own server.
+It must stream a grounded answer with its sources, show a refusal as a refusal, store a 👍 that a 👎 then
+replaces (one row per answer) and a comment on that same row, and never make a request to any host but the
+tutor's own server.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
+
+from ui.server import FEEDBACK_DB
 
 pytestmark = pytest.mark.slow
 
@@ -121,15 +124,30 @@ def test_desktop_answer_sources_refusal_and_feedback(open_page, tutor_server):
     page.screenshot(path=str(ARTIFACTS / "ui_answer.png"), full_page=True)
 
     before = _feedback_rows(tutor_server.home)
+    comment_box = page.locator("#feedback-comment")
+    expect(comment_box).to_be_hidden()  # offered only once the answer is rated
     page.locator("#chat button[aria-label='Like']").last.click()
-    deadline = time.monotonic() + 20
-    while _feedback_rows(tutor_server.home) <= before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    with sqlite3.connect(tutor_server.home / "feedback.sqlite3") as conn:
-        question, rating, lesson = conn.execute(
-            "SELECT question, rating, lesson_id FROM feedback ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-    assert (question, rating, lesson) == (ANSWERABLE, "up", LESSON)
+    voted = _wait_for_last_row(tutor_server.home, lambda row: _feedback_rows(tutor_server.home) > before)
+    assert (voted["question"], voted["rating"], voted["lesson_id"]) == (ANSWERABLE, "up", LESSON)
+    assert voted["answer_id"], "the vote names the answer it rates"
+
+    # Changing 👍 to 👎 replaces the vote: still one row for this answer, now "down".
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    changed = _wait_for_last_row(tutor_server.home, lambda row: row["rating"] == "down")
+    assert (changed["id"], changed["answer_id"]) == (voted["id"], voted["answer_id"])
+    assert _feedback_rows(tutor_server.home) == before + 1
+    assert _feedback_rows(tutor_server.home, voted["answer_id"]) == 1
+
+    # The comment box opened with the vote; a comment lands on that same row, with the latest rating.
+    expect(comment_box).to_be_visible(timeout=10_000)
+    page.locator("#comment textarea").fill("It never said what LoRA costs.")
+    page.screenshot(path=str(ARTIFACTS / "ui_feedback_comment.png"), full_page=True)
+    page.locator("#send-comment").click()
+    commented = _wait_for_last_row(tutor_server.home, lambda row: bool(row["comment"]))
+    assert commented["comment"] == "It never said what LoRA costs."
+    assert (commented["id"], commented["answer_id"], commented["rating"]) == (voted["id"], voted["answer_id"], "down")
+    assert _feedback_rows(tutor_server.home) == before + 1
+    expect(comment_box).to_be_hidden(timeout=10_000)
 
     ask(page, OFF_LESSON)
     refusal = page.locator("#chat .tutor-refusal").last
@@ -180,9 +198,28 @@ def test_lesson_from_url_and_switching(open_page):
     assert external == []
 
 
-def _feedback_rows(home: Path) -> int:
-    path = home / "feedback.sqlite3"
+def _feedback_rows(home: Path, answer_id: str | None = None) -> int:
+    """How many votes the server's feedback file holds (on one answer, given its id)."""
+    path = home / FEEDBACK_DB
     if not path.exists():
         return 0
     with sqlite3.connect(path) as conn:
+        if answer_id is not None:
+            return conn.execute("SELECT count(*) FROM feedback WHERE answer_id = ?", (answer_id,)).fetchone()[0]
         return conn.execute("SELECT count(*) FROM feedback").fetchone()[0]
+
+
+def _wait_for_last_row(home: Path, done, timeout_s: float = 20) -> dict:
+    """The newest feedback row once `done(row)` holds for it (the vote is stored after the click returns)."""
+    deadline = time.monotonic() + timeout_s
+    row: dict = {}
+    while time.monotonic() < deadline:
+        if (home / FEEDBACK_DB).exists():
+            with sqlite3.connect(home / FEEDBACK_DB) as conn:
+                conn.row_factory = sqlite3.Row
+                found = conn.execute("SELECT * FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
+            row = dict(found) if found else {}
+            if row and done(row):
+                return row
+        time.sleep(0.2)
+    pytest.fail(f"the feedback file never showed the expected vote; newest row: {row}")

@@ -3,8 +3,9 @@
 A plain HTML page served from a second port adds the one-line snippet for two lessons (inline and floating)
 and shows the lesson in its own markup. The tests ask, watch the answer stream, click a citation and check
 that the quoted passage is highlighted in that page's own text and scrolled into view; that a site that
-is not allowed can neither frame the chat nor call the API; that the floating panel works by keyboard; and
-that markup in a lesson is shown as text, never run.
+is not allowed can neither frame the chat nor call the API; that the floating panel works by keyboard; that
+a learner's vote can be changed and commented on, leaving one stored row per answer; and that markup in a
+lesson is shown as text, never run.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from urllib.parse import urlparse
 
 import pytest
 from markdown_it import MarkdownIt
+from playwright.sync_api import expect
 
 from tests.conftest import SEED_CORPUS, free_port, serving
+from ui.server import FEEDBACK_DB
 
 pytestmark = pytest.mark.slow
 
@@ -252,12 +255,83 @@ def test_citation_click_highlights_the_passage_in_the_host_page(page, host_site,
 def expect_row(home: Path, rating: str, lesson: str, timeout_s: float = 10) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with sqlite3.connect(home / "feedback.sqlite3") as conn:
+        with sqlite3.connect(home / FEEDBACK_DB) as conn:
             row = conn.execute("SELECT rating, lesson_id FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
         if row == (rating, lesson):
             return
         time.sleep(0.2)
     pytest.fail(f"no {rating!r} feedback row for {lesson}")
+
+
+def feedback_rows(home: Path, question: str) -> list[dict]:
+    """The stored votes on answers to `question`, read straight from the server's feedback file."""
+    path = home / FEEDBACK_DB
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM feedback WHERE question = ? ORDER BY id", (question,)).fetchall()
+    return [dict(row) for row in rows]
+
+
+def wait_for_rows(home: Path, question: str, done, timeout_s: float = 10) -> list[dict]:
+    """Poll the feedback file until `done(rows)` holds for the rows about `question`; fail with what is there."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = feedback_rows(home, question)
+        if done(rows):
+            return rows
+        if time.monotonic() > deadline:
+            pytest.fail(f"feedback for {question!r} never matched: {rows}")
+        time.sleep(0.2)
+
+
+def test_a_vote_can_be_changed_and_a_comment_lands_on_the_same_row(browser, widget_server):
+    """👍 then 👎 on one answer leaves one row saying 👎, and a comment typed after it is stored on that row;
+    at phone width in dark mode, by keyboard for the comment."""
+    question = "What is fine-tuning good at?"
+    context = browser.new_context(viewport={"width": 320, "height": 640}, color_scheme="dark")
+    page = context.new_page()
+    posted: list[dict] = []
+    page.on(
+        "request",
+        lambda r: posted.append(r.post_data_json) if r.method == "POST" and r.url.endswith("/api/feedback") else None,
+    )
+    page.goto(f"{widget_server.url}/embed?lesson={LESSON}")
+    page.locator("#question:enabled").wait_for(timeout=10_000)
+    ask_and_watch(page, question)
+    answer = page.locator(".msg.bot").last
+    up, down = answer.locator(".rate[aria-label='Helpful']"), answer.locator(".rate[aria-label='Not helpful']")
+    form = answer.locator("form.comment")
+    assert form.is_hidden(), "the comment box waits for a vote"
+
+    up.click()
+    (first,) = wait_for_rows(widget_server.home, question, lambda rows: len(rows) == 1)
+    assert first["rating"] == "up" and first["lesson_id"] == LESSON and first["answer_id"]
+    down.click()
+    (row,) = wait_for_rows(widget_server.home, question, lambda rows: len(rows) >= 1 and rows[0]["rating"] == "down")
+    assert row["id"] == first["id"] and row["answer_id"] == first["answer_id"]
+    assert (up.get_attribute("aria-pressed"), down.get_attribute("aria-pressed")) == ("false", "true")
+    assert up.is_enabled() and down.is_enabled(), "the vote stays changeable"
+    assert {body["answer_id"] for body in posted} == {row["answer_id"]}, posted
+    expect(answer.locator(".thanks")).to_have_text("Thanks!")
+
+    expect(form).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget_feedback_comment.png"))
+    box = answer.get_by_label("Anything to add? (optional)")
+    box.focus()
+    page.keyboard.type("The answer skipped the part about tone.")
+    page.keyboard.press("Enter")  # Enter sends, as in the question box
+    (commented,) = wait_for_rows(widget_server.home, question, lambda rows: bool(rows and rows[0]["comment"]))
+    assert commented["comment"] == "The answer skipped the part about tone."
+    assert (commented["id"], commented["rating"]) == (row["id"], "down")
+    assert posted[-1]["rating"] == "down" and posted[-1]["comment"] == commented["comment"]
+    expect(form).to_be_hidden()
+    expect(answer.locator(".thanks")).to_have_text("Thanks!")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Not helpful"
+    context.close()
 
 
 def test_floating_widget_opens_and_closes_with_the_keyboard(page, host_site):
@@ -332,7 +406,7 @@ fetch('{tutor}/api/feedback', {{method: 'POST', mode: 'no-cors', headers: {{'Con
     chat_frame = next(f for f in page.frames if f != page.main_frame)
     assert chat_frame.evaluate("() => document.querySelector('.tutor') === null")
     assert any("frame-ancestors" in line for line in refused), refused
-    with sqlite3.connect(widget_server.home / "feedback.sqlite3") as conn:
+    with sqlite3.connect(widget_server.home / FEEDBACK_DB) as conn:
         rows = conn.execute("SELECT COUNT(*) FROM feedback WHERE rating = 'down' AND question = 'q'").fetchone()
     assert rows == (0,), "a form-style post from a disallowed site reached the feedback store"
     page.screenshot(path=str(ARTIFACTS / "widget_blocked.png"))

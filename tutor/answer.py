@@ -5,6 +5,7 @@ These are plain dataclasses so the CLI, the HTTP API, the UI and the evals all s
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,6 +56,10 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     gate: dict[str, Any] = field(default_factory=dict)
+    course: str | None = None
+    # Names this answer for feedback (one vote per answer) and the questions log; random, so it says nothing
+    # about who asked.
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def to_dict(self, include_passages: bool = True) -> dict[str, Any]:
         data = asdict(self)
@@ -69,6 +74,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     return {
         k: data[k]
         for k in (
+            "id",
             "answer",
             "refused",
             "citations",

@@ -1,4 +1,4 @@
-"""`tutor` command line: ingest, lessons, ask, serve, eval."""
+"""`tutor` command line: ingest, lessons, ask, serve, report, feedback export, eval."""
 
 from __future__ import annotations
 
@@ -53,6 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--llm", choices=list(BACKENDS))
 
+    p = sub.add_parser("report", help="what learners asked that the lessons don't answer (the gap report)")
+    _common(p)
+    p.add_argument("--lesson", help="only this lesson")
+    p.add_argument("--since", help="only questions since a date (2026-11-01) or for the last N days (30d)")
+    p.add_argument("--format", choices=["html", "md", "csv", "json"], default="html")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+
+    p = sub.add_parser("feedback", help="learners' 👍/👎 and comments")
+    feedback_sub = p.add_subparsers(dest="feedback_command", required=True)
+    p = feedback_sub.add_parser("export", help="every vote with its question, answer and comment")
+    _common(p)
+    p.add_argument("--lesson", help="only this lesson")
+    p.add_argument("--since", help="only votes since a date (2026-11-01) or for the last N days (30d)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+
     p = sub.add_parser("eval", help="run grounding evals")
     _common(p)
     p.add_argument("--suite", help="shipped suite: seed, mlfb, learner, squad2, scifact")
@@ -90,9 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     settings = settings_from_args(args)
-    handler = {"ingest": cmd_ingest, "lessons": cmd_lessons, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}[
-        args.command
-    ]
+    handler = {
+        "ingest": cmd_ingest,
+        "lessons": cmd_lessons,
+        "ask": cmd_ask,
+        "serve": cmd_serve,
+        "report": cmd_report,
+        "feedback": cmd_feedback,
+        "eval": cmd_eval,
+    }[args.command]
     try:
         return handler(args, settings)
     except (UnknownLessonError, InvalidRequestError) as exc:
@@ -169,6 +191,46 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from ui.server import serve
 
     return serve(settings, host=args.host, port=args.port, watch=args.watch)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from tutor.report import gap_report, render
+    from tutor.serve.feedback import FeedbackStore, adopt_legacy_file
+    from tutor.serve.questions import QuestionLog
+    from tutor.store.chroma import open_store
+
+    since = _since(args.since)
+    adopt_legacy_file(settings.state_db)
+    questions = QuestionLog(settings.state_db, settings.question_log_days)
+    lessons = open_store(settings, lazy=True).lessons()  # titles only: the model is never loaded
+    report = gap_report(questions, FeedbackStore(settings.state_db), lessons, args.lesson, since)
+    return _emit(render(report, args.format), args.output)
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from tutor.serve.feedback import FeedbackStore, adopt_legacy_file
+
+    adopt_legacy_file(settings.state_db)
+    return _emit(FeedbackStore(settings.state_db).export(args.format, _since(args.since), args.lesson), args.output)
+
+
+def _since(value: str | None) -> float | None:
+    from tutor.report import parse_since
+
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from None
+
+
+def _emit(text: str, output: Path | None) -> int:
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from tutor.ingest.index import IngestReport, ingest, passage_sentences
 from tutor.retrieve.hybrid import HybridRetriever, Scope
 from tutor.settings import Settings
 from tutor.store.chroma import LessonRecord, LessonStore, open_store
+from tutor.store.vectors import vector_cache
 from tutor.text import strip_markers
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,9 @@ class Tutor:
             self._verify_and_cite, name="verify_cite"
         )
         self.runnable: Runnable = self.understand | self.respond
+        # Called with every answer a learner gets (ask, run, stream; not the starter checks): the server's
+        # questions log listens here.
+        self.listeners: list[Callable[[Answer], None]] = []
 
     @classmethod
     def from_settings(
@@ -204,7 +208,19 @@ class Tutor:
 
     def run(self, state: AskState, config: RunnableConfig | None = None) -> Answer:
         """A prepared ask, all at once, through the Runnable (so LangChain callbacks see every step)."""
-        return self.runnable.invoke(state, config).answer
+        return self._answered(self.runnable.invoke(state, config).answer)
+
+    def question_vector(self, text: str) -> list[float]:
+        """The embedding of a question, from the cache retrieval filled (no second model pass)."""
+        return vector_cache(self.store.embedder).get([text])[0].tolist()
+
+    def _answered(self, answer: Answer) -> Answer:
+        for listener in self.listeners:
+            try:
+                listener(answer)
+            except Exception:  # a listener never fails an ask
+                log.exception("answer listener %r failed", listener)
+        return answer
 
     def stream_prepared(self, state: AskState, config: RunnableConfig | None = None) -> Iterator[str | Answer]:
         """A prepared ask as text pieces, then the final `Answer`; the same steps as `run`, in two Runnables.
@@ -224,7 +240,7 @@ class Tutor:
                 yield "\n\n"
             for word in answer.answer.split(" "):
                 yield word + " "
-        yield answer
+        yield self._answered(answer)
 
     # --- steps (each takes and returns the AskState) -------------------------------------------
     def _condense(self, state: AskState) -> AskState:
@@ -352,6 +368,7 @@ class Tutor:
             question=state.question,
             standalone_question=state.standalone,
             lesson_id=state.scope.lesson_id,
+            course=state.scope.course,
             passages=passages,
             dropped=cited.dropped,
             gate={

@@ -82,7 +82,9 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, frozen=True, extra="ignore", populate_by_name=True, env_ignore_empty=True
     )
 
-    home: Path = Field(Path(".tutor"), description="Data dir: Chroma index, feedback database.")
+    home: Path = Field(
+        Path(".tutor"), description="Data dir: Chroma index, feedback and questions database (`tutor.sqlite3`)."
+    )
     corpus: Annotated[tuple[Path, ...], NoDecode] = Field(
         default_factory=lambda: (bundled_corpus(),), description="Lesson folders to index, `:`-separated."
     )
@@ -142,6 +144,19 @@ class Settings(BaseSettings):
         "Default empty = loopback origins only (`http://localhost:*`, `http://127.0.0.1:*`).",
     )
 
+    question_log: bool = Field(
+        True,
+        description="Record each ask (time, lesson, question, answered or refused, nearest section; no IP, no "
+        "user) in the data dir for `tutor report`; `false` = off.",
+    )
+    question_log_days: int = Field(
+        90, ge=0, le=36_500, description="Days the questions log keeps a question; 0 = keep every question."
+    )
+    admin_token: str = Field(
+        "",
+        description="Bearer token for `/api/admin/*` (gap report, feedback export); empty = those endpoints are off.",
+    )
+
     @field_validator("corpus", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
@@ -198,6 +213,11 @@ class Settings(BaseSettings):
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (already-typed values)."""
         return self.model_copy(update=changes)
+
+    @property
+    def state_db(self) -> Path:
+        """The SQLite file for feedback and the questions log (the data dir's `tutor.sqlite3`)."""
+        return self.home / "tutor.sqlite3"
 
     @property
     def served_roots(self) -> tuple[Path, ...]:

@@ -1,7 +1,8 @@
 """The chat UI: pick a lesson, ask, watch the answer stream in, open its sources, rate it.
 
 A thin adapter over `tutor`: every answer comes from `Tutor.stream`, starters from `StarterQuestions`,
-ratings go to `FeedbackStore`. Nothing here decides what is an answer; it only shows it so that a grounded
+ratings go to `FeedbackStore`, one row per answer (its `Answer.id`): changing 👍 to 👎 or adding a comment
+updates that row. Nothing here decides what is an answer; it only shows it so that a grounded
 answer, a refusal and a failure each look like what they are.
 
 (No `from __future__ import annotations` here: Gradio reads the `chat` API's real type hints.)
@@ -10,6 +11,7 @@ answer, a refusal and a failure each look like what they are.
 import html
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -84,6 +86,8 @@ PLACEHOLDER = (
 REFUSAL_TAG = "Not in this lesson"
 REFUSAL_TAG_ALL = "Not in these lessons"
 UNKNOWN_LESSON = "I can't find that lesson any more — please pick a lesson from the list above."
+COMMENT_LABEL = "Anything to add? (optional)"
+COMMENT_PLACEHOLDER = "What was helpful, missing or wrong in that answer?"
 
 
 # --- rendering (pure functions, easy to test) ----------------------------------------------------
@@ -169,6 +173,13 @@ def message_text(content: Any) -> str:
 _RENDERED = re.compile(r'<(?:div|span) class="tutor-|<sup>\[\d+\]</sup>|<details|<span class="tag">')
 
 
+def _aligned(answer_ids: list | None, n: int) -> list[str | None]:
+    """The answer ids kept beside the chat, one per message (None for the learner's own), trimmed or padded to
+    the chat's `n` messages so a vote can never land on another answer's row."""
+    ids = list(answer_ids or [])[:n]
+    return ids + [None] * (n - len(ids))
+
+
 def _scope(lesson_id: str | None, course: str | None) -> tuple[str | None, str | None]:
     """(lesson_id, course) for the tutor: a lesson wins; "All lessons" means the course (if any)."""
     if lesson_id and lesson_id != ALL_LESSONS:
@@ -224,8 +235,7 @@ class TutorChat:
             gr.Dropdown(choices=self.course_choices(), value=course),
             gr.Dropdown(choices=self.lesson_choices(course), value=chosen.id if chosen else ALL_LESSONS),
             header_markdown(chosen, course),
-            [],
-            [],
+            *self.new_chat(),
         )
 
     def on_course(self, course: str | None) -> tuple:
@@ -233,13 +243,17 @@ class TutorChat:
         return (
             gr.Dropdown(choices=self.lesson_choices(course), value=ALL_LESSONS),
             header_markdown(None, course),
-            [],
-            [],
+            *self.new_chat(),
         )
 
     def on_lesson(self, lesson_id: str | None, course: str | None) -> tuple:
         """A new lesson is a new conversation: the greeting changes and the chat starts empty."""
-        return header_markdown(self._lesson(lesson_id), course), [], []
+        return header_markdown(self._lesson(lesson_id), course), *self.new_chat()
+
+    def new_chat(self) -> tuple:
+        """An empty conversation: (chat, tutor history, answer ids, last vote, comment box, comment). The vote
+        and its comment box go too, so a comment is never stored on an answer no longer on screen."""
+        return [], [], [], None, gr.Column(visible=False), ""
 
     def starter_buttons(self, lesson_id: str | None) -> list:
         """Verified starter questions as buttons (hidden while none are known)."""
@@ -279,22 +293,33 @@ class TutorChat:
             yield render_error(public_error(exc)[1]), None
 
     def respond(
-        self, message: str, lesson_id: str | None, course: str | None, messages: list | None, history: list | None
+        self,
+        message: str,
+        lesson_id: str | None,
+        course: str | None,
+        messages: list | None,
+        history: list | None,
+        answer_ids: list | None = None,
     ) -> Iterator[tuple]:
-        """The UI's chat handler: yields (chat messages, cleared textbox, tutor history) as the answer grows."""
+        """The UI's chat handler: yields (chat messages, cleared textbox, tutor history, answer ids) as the
+        answer grows. The ids sit beside the messages (the chat itself has nowhere to keep them) so that a
+        vote names the answer it rates."""
         messages = list(messages or [])
         history = list(history or [])
+        ids = _aligned(answer_ids, len(messages))
         message = (message or "").strip()
         if not message:
-            yield messages, "", history
+            yield messages, "", history, ids
             return
         messages += [{"role": "user", "content": message}, {"role": "assistant", "content": CURSOR.strip()}]
-        yield messages, "", history
+        ids += [None, None]
+        yield messages, "", history, ids
         for markdown, answer in self.stream_markdown(message, lesson_id, course, history[-2 * HISTORY_TURNS :]):
             messages[-1] = {"role": "assistant", "content": markdown}
             if answer is not None:
                 history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
-            yield messages, "", history
+                ids[-1] = answer.id
+            yield messages, "", history, ids
 
     def chat(self, message: str, lesson_id: str = "") -> str:
         """Ask the tutor one question and get its reply (the `/chat` API endpoint).
@@ -314,14 +339,28 @@ class TutorChat:
             final = markdown
         return final
 
-    def on_like(self, messages: list | None, lesson_id: str | None, data: gr.LikeData) -> None:
-        """Store 👍/👎 with the question that led to the rated answer."""
+    def on_like(
+        self,
+        messages: list | None,
+        lesson_id: str | None,
+        answer_ids: list | None,
+        last_vote: dict | None,
+        data: gr.LikeData,
+    ) -> tuple:
+        """Store 👍/👎 with the question that led to the rated answer, then offer the comment box.
+
+        The vote is stored under the answer's id, so voting again on it (👍 then 👎) replaces the vote instead
+        of adding one. A reply without an id (a failure, or one still streaming) gets one here, kept beside
+        the chat, so its votes and comment also share a row. Returns (answer ids, this vote, comment box,
+        comment); the vote is what "Send comment" stores the comment with."""
         liked = data.liked
         rating = "up" if liked is True or liked == "Like" else "down" if liked is False or liked == "Dislike" else ""
         index = data.index if isinstance(data.index, int) else data.index[0]
-        if not rating:
-            return
+        if not rating:  # 👍 clicked again to take it back: the stored vote stays as it was
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         messages = list(messages or [])
+        ids = _aligned(answer_ids, max(len(messages), index + 1))
+        ids[index] = ids[index] or uuid.uuid4().hex
         question = next(
             (
                 message_text(m.get("content"))
@@ -331,13 +370,43 @@ class TutorChat:
             "",
         )
         lesson = None if lesson_id in (None, "", ALL_LESSONS) else lesson_id
+        vote = {
+            "question": question,
+            "answer": message_text(data.value),
+            "lesson_id": lesson,
+            "rating": rating,
+            "answer_id": ids[index],
+        }
         try:
-            self.feedback.add(question, message_text(data.value), lesson, rating)
+            self.feedback.add(vote["question"], vote["answer"], lesson, rating, answer_id=vote["answer_id"])
         except Exception:
             log.exception("could not store feedback")
             gr.Warning("Sorry, I couldn't save that feedback.")
-            return
-        gr.Info("Thanks for the feedback!")
+            return ids, gr.skip(), gr.skip(), gr.skip()
+        same_answer = bool(last_vote) and last_vote.get("answer_id") == vote["answer_id"]
+        gr.Info("Vote changed." if same_answer else "Thanks for the feedback! Add a comment below if you like.")
+        # A comment half-written for another answer would be stored on this one: start it afresh.
+        return ids, vote, gr.Column(visible=True), gr.skip() if same_answer else ""
+
+    def on_comment(self, comment: str | None, vote: dict | None) -> tuple:
+        """Store the comment on the voted answer's row (with that vote's rating), then clear and hide the box.
+        Returns (comment, comment box)."""
+        comment = (comment or "").strip()
+        if not vote:
+            return "", gr.Column(visible=False)
+        if not comment:
+            gr.Warning("Write a comment first — your vote is already saved.")
+            return gr.skip(), gr.skip()
+        try:
+            self.feedback.add(
+                vote["question"], vote["answer"], vote["lesson_id"], vote["rating"], comment, vote["answer_id"]
+            )
+        except Exception:
+            log.exception("could not store a feedback comment")
+            gr.Warning("Sorry, I couldn't save that comment.")
+            return gr.skip(), gr.skip()
+        gr.Info("Thanks, your comment was saved.")
+        return "", gr.Column(visible=False)
 
 
 def build_ui(
@@ -382,6 +451,17 @@ def build_ui(
             sanitize_html=True,
             autoscroll=True,
         )
+        # Shown once an answer is rated: an optional word on why, stored on that answer's row.
+        with gr.Column(visible=False, variant="panel", elem_id="feedback-comment") as comment_box:
+            comment = gr.Textbox(
+                label=COMMENT_LABEL,
+                placeholder=COMMENT_PLACEHOLDER,
+                lines=2,
+                max_lines=6,
+                max_length=2000,
+                elem_id="comment",
+            )
+            send_comment = gr.Button("Send comment", size="sm", variant="secondary", elem_id="send-comment")
         starters_label = gr.Markdown("Try asking:", visible=False, elem_id="starters-label")
         with gr.Row(elem_id="starters"):
             buttons = [
@@ -400,27 +480,43 @@ def build_ui(
             )
         clear = gr.Button("New conversation", size="sm", variant="secondary", elem_id="clear")
         history = gr.State([])
+        answer_ids = gr.State([])  # the Answer.id of each chat message (None for the learner's)
+        last_vote = gr.State(None)  # the latest vote, which a comment is stored with
 
         starter_outputs = [starters_label, *buttons]
-        chat_io = dict(inputs=[textbox, lesson, course, chatbot, history], outputs=[chatbot, textbox, history])
-        demo.load(
-            app.on_load, inputs=None, outputs=[course, lesson, header, chatbot, history], api_visibility="private"
-        ).then(app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
-        course.input(
-            app.on_course, inputs=[course], outputs=[lesson, header, chatbot, history], api_visibility="private"
-        ).then(app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
-        lesson.input(
-            app.on_lesson, inputs=[lesson, course], outputs=[header, chatbot, history], api_visibility="private"
-        ).then(app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private")
-        textbox.submit(app.respond, **chat_io, api_visibility="private")
+        fresh = [chatbot, history, answer_ids, last_vote, comment_box, comment]
+        chat_out = [chatbot, textbox, history, answer_ids]
+        demo.load(app.on_load, inputs=None, outputs=[course, lesson, header, *fresh], api_visibility="private").then(
+            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private"
+        )
+        course.input(app.on_course, inputs=[course], outputs=[lesson, header, *fresh], api_visibility="private").then(
+            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private"
+        )
+        lesson.input(app.on_lesson, inputs=[lesson, course], outputs=[header, *fresh], api_visibility="private").then(
+            app.starter_buttons, inputs=[lesson], outputs=starter_outputs, api_visibility="private"
+        )
+        textbox.submit(
+            app.respond,
+            inputs=[textbox, lesson, course, chatbot, history, answer_ids],
+            outputs=chat_out,
+            api_visibility="private",
+        )
         for button in buttons:
             button.click(
                 app.respond,
-                inputs=[button, lesson, course, chatbot, history],
-                outputs=[chatbot, textbox, history],
+                inputs=[button, lesson, course, chatbot, history, answer_ids],
+                outputs=chat_out,
                 api_visibility="private",
             )
-        clear.click(lambda: ([], []), inputs=None, outputs=[chatbot, history], api_visibility="private")
-        chatbot.like(app.on_like, inputs=[chatbot, lesson], outputs=None, api_visibility="private")
+        clear.click(app.new_chat, inputs=None, outputs=fresh, api_visibility="private")
+        chatbot.like(
+            app.on_like,
+            inputs=[chatbot, lesson, answer_ids, last_vote],
+            outputs=[answer_ids, last_vote, comment_box, comment],
+            api_visibility="private",
+        )
+        send_comment.click(
+            app.on_comment, inputs=[comment, last_vote], outputs=[comment, comment_box], api_visibility="private"
+        )
         gr.api(app.chat, api_name="chat")
     return demo

@@ -26,16 +26,17 @@ from tutor.errors import StoreUnavailableError, TutorError
 from tutor.pipeline import Tutor
 from tutor.serve.admission import AskPool
 from tutor.serve.api import create_api
-from tutor.serve.feedback import FeedbackStore
+from tutor.serve.feedback import FeedbackStore, adopt_legacy_file
 from tutor.serve.live import LiveIndex
 from tutor.serve.origins import OriginPolicy
+from tutor.serve.questions import QuestionLog
 from tutor.serve.starters import StarterQuestions
 from tutor.settings import Settings, apply_offline_env
 from ui.widget import widget_routes
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_DB = "feedback.sqlite3"
+FEEDBACK_DB = "tutor.sqlite3"  # feedback and the questions log (`Settings.state_db`)
 UI_WAIT_S = 120
 
 
@@ -93,7 +94,9 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
     `watch`: re-index by itself when lesson files change."""
     tutor = Tutor.from_settings(settings, lazy=True)
     lessons = sync_corpus(tutor)
-    feedback = FeedbackStore(settings.home / FEEDBACK_DB)
+    adopt_legacy_file(settings.state_db)
+    feedback = FeedbackStore(settings.state_db)
+    questions = log_questions(tutor, settings)
     starters = StarterQuestions(tutor)
     policy = OriginPolicy.of(settings.allowed_origins)
     policy.warn_if_open()
@@ -122,7 +125,9 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
         return [name for name, done in steps if not done]
 
     live = LiveIndex(tutor, on_change=starters.forget)
-    api = create_api(tutor, feedback, starters, pool=pool, origins=policy, warming=warming, live=live)
+    api = create_api(
+        tutor, feedback, starters, pool=pool, origins=policy, warming=warming, live=live, questions=questions
+    )
     api.include_router(widget_routes(tutor, policy))
     # Mounted last so /healthz, /api/* and /docs are matched before the UI's catch-all "/".
     api.mount("/", chat)
@@ -167,6 +172,16 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
 
     api.router.lifespan_context = lifespan
     return api
+
+
+def log_questions(tutor: Tutor, settings: Settings) -> QuestionLog | None:
+    """The questions log, recording every answer the tutor gives; None when `TUTOR_QUESTION_LOG` is off."""
+    if not settings.question_log:
+        log.info("the questions log is off (TUTOR_QUESTION_LOG=false)")
+        return None
+    questions = QuestionLog(settings.state_db, settings.question_log_days, embed=tutor.question_vector)
+    tutor.listeners.append(questions.record)
+    return questions
 
 
 def sync_corpus(tutor: Tutor) -> list | None:

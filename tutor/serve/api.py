@@ -26,10 +26,12 @@ from starlette.concurrency import run_in_threadpool
 from tutor.answer import Answer, answer_json
 from tutor.errors import TutorError, public_error
 from tutor.pipeline import AskState, Tutor
+from tutor.serve.admin import ADMIN_PREFIX, admin_routes
 from tutor.serve.admission import Admission, AskPool
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.live import LiveIndex
 from tutor.serve.origins import OriginPolicy
+from tutor.serve.questions import QuestionLog
 from tutor.serve.starters import StarterQuestions
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,9 @@ class FeedbackRequest(BaseModel):
     lesson_id: str | None = None
     rating: Literal["up", "down"]
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    answer_id: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] | None = Field(
+        default=None, description="the answer's `id`: voting again on it replaces the vote"
+    )
 
 
 class LessonSummary(BaseModel):
@@ -117,6 +122,7 @@ def create_api(
     origins: OriginPolicy | None = None,
     warming: Callable[[], list[str]] = list,
     live: LiveIndex | None = None,
+    questions: QuestionLog | None = None,
 ) -> FastAPI:
     """The API app; `pool` (default: sized by the tutor's settings) runs and bounds the asks; `warming`
     names what the server is still loading in the background (reported by /healthz as "starting")."""
@@ -134,6 +140,8 @@ def create_api(
         that names a browser origin is served only if that origin is allowed or is this server itself."""
         origin = request.headers.get("origin")
         if origin and request.url.path.startswith("/api/") and not _same_site(origin, request):
+            if request.url.path.startswith(ADMIN_PREFIX):
+                return JSONResponse({"detail": "admin endpoints are not for other sites' pages"}, status_code=403)
             if not policy.allows(origin):
                 detail = f"{origin} may not call this tutor from a browser (TUTOR_ALLOWED_ORIGINS)"
                 return JSONResponse({"detail": detail}, status_code=403)
@@ -251,10 +259,12 @@ def create_api(
         report = await run_in_threadpool(live.reindex, roots or None, body.rebuild)
         return report.to_dict()
 
+    api.include_router(admin_routes(tutor, feedback, questions, tutor.settings.admin_token))
+
     @api.post("/api/feedback", response_model=FeedbackSaved, tags=["feedback"])
     async def post_feedback(body: FeedbackRequest) -> FeedbackSaved:
         row = await run_in_threadpool(
-            feedback.add, body.question, body.answer, body.lesson_id, body.rating, body.comment
+            feedback.add, body.question, body.answer, body.lesson_id, body.rating, body.comment, body.answer_id
         )
         return FeedbackSaved(id=row)
 

@@ -123,28 +123,98 @@
     node.appendChild(feedback(answer));
   }
 
+  // One vote per answer: the rows are keyed by the answer's id, so changing 👍 to 👎 (or adding a comment)
+  // replaces the stored vote. Posts go one after another so the last vote clicked is the one that stays.
+  var feedbackQueue = Promise.resolve();
+
+  function sendFeedback(answer, rating, comment, status) {
+    var body = { question: answer.question, answer: answer.answer, lesson_id: lesson, rating: rating };
+    if (answer.id) body.answer_id = answer.id;
+    if (comment) body.comment = comment;
+    var sent = feedbackQueue.then(function () {
+      return fetch("/api/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      }).then(function (r) { return r.ok; }, function () { return false; });
+    });
+    feedbackQueue = sent;
+    return sent.then(function (ok) {
+      status.textContent = ok ? "Thanks!" : "Could not save that.";
+      return ok;
+    });
+  }
+
   function feedback(answer) {
+    var wrap = el("div", "feedback-wrap");
     var row = el("div", "feedback");
+    var status = el("span", "thanks");
+    var rating = "", saved = "";
+    var rates = [];
+    var comment = commentForm(function (text) { return sendFeedback(answer, rating, text, status); }, function () {
+      var pressed = row.querySelector(".rate[aria-pressed='true']");
+      if (pressed) pressed.focus();
+    });
     [["up", "👍", "Helpful"], ["down", "👎", "Not helpful"]].forEach(function (spec) {
       var b = el("button", "rate", spec[1]);
       b.type = "button";
       b.setAttribute("aria-label", spec[2]);
+      b.setAttribute("aria-pressed", "false");
       b.addEventListener("click", function () {
-        row.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
-        b.setAttribute("aria-pressed", "true");
-        fetch("/api/feedback", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ question: answer.question, answer: answer.answer, lesson_id: lesson, rating: spec[0] }),
-        }).then(function (r) {
-          row.appendChild(el("span", "thanks", r.ok ? "Thanks!" : "Could not save that."));
-        }, function () {
-          row.appendChild(el("span", "thanks", "Could not save that."));
-        });
+        if (rating === spec[0] && saved === rating) return; // already stored; a failed vote may be retried
+        var vote = (rating = spec[0]);
+        rates.forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+        status.textContent = "";
+        sendFeedback(answer, vote, "", status).then(function (ok) { saved = ok ? vote : ""; });
+        comment.hidden = false;
       });
+      rates.push(b);
       row.appendChild(b);
     });
-    return row;
+    row.appendChild(status);
+    wrap.appendChild(row);
+    wrap.appendChild(comment);
+    return wrap;
+  }
+
+  // The optional "why" after a vote: a labelled textarea and a Send button (Enter sends, Shift+Enter adds a line).
+  function commentForm(send, done) {
+    var box = el("form", "comment");
+    box.hidden = true;
+    box.noValidate = true;
+    var id = "comment-" + ++tips;
+    var label = el("label", "comment-label", "Anything to add? (optional)");
+    label.htmlFor = id;
+    var text = el("textarea");
+    text.id = id;
+    text.rows = 2;
+    text.maxLength = 2000;
+    text.placeholder = "What was helpful, missing or wrong?";
+    var button = el("button", "comment-send", "Send");
+    button.type = "submit";
+    box.appendChild(label);
+    box.appendChild(text);
+    box.appendChild(button);
+    box.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var value = text.value.trim();
+      if (!value || button.disabled) return;
+      button.disabled = true;
+      send(value).then(function (ok) {
+        button.disabled = false;
+        if (!ok) return;
+        text.value = "";
+        box.hidden = true;
+        done();
+      });
+    });
+    text.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        box.requestSubmit();
+      }
+    });
+    return box;
   }
 
   function showError(node, message) {
