@@ -92,8 +92,9 @@ def catalog_table() -> str:
     ]
     for name, (label, unit) in _CATALOG_ROWS.items():
         row = data["targets"][name]
-        mark = "yes" if row["met"] else "no"
-        lines.append(f"| {label} | {row['target']} {unit} | {row['measured']} {unit} | {mark} |")
+        mark = "—" if row["met"] is None else "yes" if row["met"] else "no"
+        shown = "not in this run" if row["measured"] is None else f"{row['measured']} {unit}"
+        lines.append(f"| {label} | {row['target']} {unit} | {shown} | {mark} |")
     served = data.get("one_change_ingest_serving")
     if served:
         lines.append(f"| re-ingest after one changed lesson, server running | — | {served['seconds']} s | — |")

@@ -105,3 +105,19 @@ def test_a_store_serving_some_folders_reads_only_their_lessons(tmp_path, seed_co
     vector = store.embedder.embed_query("fine-tuning a model on examples")
     assert {p.lesson_id for p in store.search(vector, 20)} <= {"select", "joins", "intro", "extra"}
     assert store.search(vector, 5, {"lesson_id": seed_id}) == []
+
+
+def test_reads_of_many_rows_come_in_pages(tmp_path, seed_corpus, monkeypatch):
+    """A catalog's chunks are more rows than SQLite takes variables in one filtered read: reads are paged."""
+    import tutor.store.chroma as chroma
+
+    mine = course_folder(tmp_path / "mine")
+    store = store_at(tmp_path / "home")
+    ingest(store, [seed_corpus])
+    ingest(store, [mine])
+    everything = store.passages()
+    monkeypatch.setattr(chroma, "_READ_PAGE", 3)
+    assert [p.chunk_id for p in store.passages()] == [p.chunk_id for p in everything]
+    store.serve_only([mine])
+    assert {p.lesson_id for p in store.passages()} == {"select", "joins", "intro", "extra"}
+    assert store.count() == 4 and len(store.lessons()) == 4

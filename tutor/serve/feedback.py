@@ -54,6 +54,16 @@ def adopt_legacy_file(state_db: Path) -> None:
         log.warning("moved %s to %s", legacy, state_db)
 
 
+def since_and_lesson(when: str, since: float | None, lesson_id: str | None) -> tuple[str, list]:
+    """A WHERE clause (and its arguments) for rows since a time (`when` names the time) and of one lesson."""
+    clauses, args = ["1=1"], []
+    if since is not None:
+        clauses, args = [*clauses, f"{when} >= ?"], [*args, since]
+    if lesson_id:
+        clauses, args = [*clauses, "lesson_id = ?"], [*args, lesson_id]
+    return " AND ".join(clauses), args
+
+
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=10)
     conn.row_factory = sqlite3.Row
@@ -121,13 +131,9 @@ class FeedbackStore:
 
     def rows(self, since: float | None = None, lesson_id: str | None = None) -> list[dict[str, Any]]:
         """Every vote (oldest first), optionally since a time or for one lesson."""
-        query, args = "SELECT * FROM feedback WHERE 1=1", []
-        if since is not None:
-            query, args = query + " AND COALESCE(updated, created) >= ?", [*args, since]
-        if lesson_id:
-            query, args = query + " AND lesson_id = ?", [*args, lesson_id]
+        where, args = since_and_lesson("COALESCE(updated, created)", since, lesson_id)
         with closing(connect(self.path)) as conn:
-            return [dict(row) for row in conn.execute(query + " ORDER BY id", args)]
+            return [dict(row) for row in conn.execute(f"SELECT * FROM feedback WHERE {where} ORDER BY id", args)]
 
     def export(self, fmt: str = "csv", since: float | None = None, lesson_id: str | None = None) -> str:
         """All votes as CSV or JSON (`tutor feedback export`, `/api/admin/feedback`)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from tutor.answer import Answer
-from tutor.serve.feedback import connect
+from tutor.serve.feedback import connect, since_and_lesson
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +129,10 @@ class QuestionLog:
 
     def rows(self, since: float | None = None, lesson_id: str | None = None) -> list[LoggedQuestion]:
         """Logged asks, oldest first, optionally since a time or for one lesson."""
-        query, args = "SELECT * FROM questions WHERE 1=1", []
-        if since is not None:
-            query, args = query + " AND created >= ?", [*args, since]
-        if lesson_id:
-            query, args = query + " AND lesson_id = ?", [*args, lesson_id]
+        where, args = since_and_lesson("created", since, lesson_id)
         with closing(connect(self.path)) as conn:
-            return [_logged(row) for row in conn.execute(query + " ORDER BY created, id", args)]
+            rows = conn.execute(f"SELECT * FROM questions WHERE {where} ORDER BY created, id", args)
+            return [_logged(row) for row in rows]
 
 
 def _logged(row: sqlite3.Row) -> LoggedQuestion:

@@ -30,6 +30,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _WRITE_BATCH = 1000
+# Rows read per `get`: Chroma turns a filtered read into one SQL statement with a variable per matching row,
+# and SQLite refuses more than 32,766 of them (a catalog's chunks, read for BM25, are more).
+_READ_PAGE = 5000
 
 
 @dataclass(frozen=True)
@@ -283,7 +286,7 @@ class LessonStore:
 
     @_reachable
     def lessons(self) -> list[LessonRecord]:
-        rows = self.lesson_rows.get(where=self._served(), include=["metadatas"])
+        rows = _paged_get(self.lesson_rows, where=self._served(), include=["metadatas"])
         records = [_record(i, m) for i, m in zip(rows["ids"], rows["metadatas"])]
         return sorted(records, key=lambda r: r.sort_key)
 
@@ -298,13 +301,13 @@ class LessonStore:
     @_reachable
     def count(self) -> int:
         if self.roots:
-            return len(self.lesson_rows.get(where=self._served(), include=[])["ids"])
+            return len(_paged_get(self.lesson_rows, where=self._served(), include=[])["ids"])
         return self.lesson_rows.count()
 
     @_reachable
     def passages(self, where: dict | None = None) -> list[Passage]:
         """Every chunk in a scope (for BM25 and neighbour lookups), in lesson order."""
-        rows = self.chunks.get(where=self._served(where), include=["metadatas", "documents"])
+        rows = _paged_get(self.chunks, where=self._served(where), include=["metadatas", "documents"])
         out = [_passage(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])]
         return sorted(out, key=lambda p: (p.lesson_id, p.start))
 
@@ -339,6 +342,20 @@ class LessonStore:
         from langchain_chroma import Chroma
 
         return Chroma(client=self.client, collection_name=self.chunk_collection_name, embedding_function=self.embedder)
+
+
+def _paged_get(collection: Any, **query: Any) -> dict[str, list]:
+    """`collection.get(**query)` read `_READ_PAGE` rows at a time, the pages joined (ids, documents,
+    metadatas as asked)."""
+    out: dict[str, list] = {"ids": [], "documents": [], "metadatas": []}
+    offset = 0
+    while True:
+        rows = collection.get(**query, limit=_READ_PAGE, offset=offset)
+        for key in out:
+            out[key] += rows.get(key) or []
+        if len(rows["ids"]) < _READ_PAGE:
+            return out
+        offset += _READ_PAGE
 
 
 def _mean_vector(vectors: list[list[float]]) -> list[float]:
