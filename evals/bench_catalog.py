@@ -266,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
 
     log.info("serving")
     server = ServerProcess(
-        work / "home", roots, free_port(), extra_env={"TUTOR_SENTENCE_VECTORS": args.sentence_vectors}
+        work / "home",
+        roots,
+        free_port(),
+        extra_env={"TUTOR_SENTENCE_VECTORS": args.sentence_vectors, "TUTOR_RATE_LIMIT": "0"},
     )
     try:
         ready = server.wait_ready()
