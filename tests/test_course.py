@@ -104,7 +104,10 @@ def test_a_store_serving_some_folders_reads_only_their_lessons(tmp_path, seed_co
     assert {p.lesson_id for p in store.passages()} == {"select", "joins", "intro", "extra"}
     vector = store.embedder.embed_query("fine-tuning a model on examples")
     assert {p.lesson_id for p in store.search(vector, 20)} <= {"select", "joins", "intro", "extra"}
-    assert store.search(vector, 5, {"lesson_id": seed_id}) == []
+    # (A lesson scope is not narrowed by folder: asks name a lesson `store.lesson` found, and it finds none
+    # outside the served folders.)
+    store.serve_only([mine, seed_corpus])
+    assert store.count() == 8 and store.lesson(seed_id) is not None
 
 
 def test_reads_of_many_rows_come_in_pages(tmp_path, seed_corpus, monkeypatch):

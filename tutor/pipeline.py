@@ -156,6 +156,7 @@ class Tutor:
             self.settings.embed_batch,
             sentence_vectors=self.settings.sentence_vectors == "ingest",
         )
+        self.store.indexed_changed()
         self.retriever.refresh()
         return report
 

@@ -11,6 +11,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from tutor.answer import Passage
 from tutor.retrieve.lexical import LexicalIndex
 from tutor.store.chroma import LessonStore
@@ -38,6 +40,22 @@ class Scope:
         return None
 
 
+@dataclass
+class ScopeIndex:
+    """What a scope's questions are searched with: its BM25 index and, for one lesson, its chunk vectors
+    (an exact cosine over a few dozen rows beats a filtered search of the whole index)."""
+
+    lexical: LexicalIndex
+    vectors: np.ndarray | None = None  # rows in `lexical.passages` order
+
+    def nearest(self, query: list[float], k: int) -> list[Passage]:
+        if self.vectors is None or not len(self.vectors):
+            return []
+        sims = self.vectors @ np.asarray(query, dtype=np.float32)
+        order = np.argsort(-sims, kind="stable")[:k]
+        return [replace(self.lexical.passages[i], score=float(sims[i])) for i in order.tolist()]
+
+
 class HybridRetriever:
     def __init__(self, store: LessonStore, top_k: int = 6, reranker: str = "", candidates: int = 30) -> None:
         self.store = store
@@ -45,7 +63,7 @@ class HybridRetriever:
         self.candidates = candidates
         self._reranker_id = reranker
         self._reranker = None
-        self._bm25: OrderedDict[Scope, LexicalIndex] = OrderedDict()
+        self._bm25: OrderedDict[Scope, ScopeIndex] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Scope, threading.Lock] = {}
         self._generation = 0  # bumped by `refresh`: an index built from the old lessons is not kept
@@ -63,8 +81,12 @@ class HybridRetriever:
         k = k or self.top_k
         depth = max(self.candidates, k)
         query_vector = vector_cache(self.store.embedder).get([question])[0].tolist()
-        dense = self.store.search(query_vector, depth, scope.where)
-        lexical = self._lexical(scope).search(question, depth)
+        index = self._index(scope)
+        if index.vectors is not None:
+            dense = index.nearest(query_vector, depth)
+        else:
+            dense = self.store.search(query_vector, depth, scope.where)
+        lexical = index.lexical.search(question, depth)
         fused = self._fuse([dense, lexical])
         if self._reranker_id and fused:
             fused = self._rerank(question, fused[:depth])
@@ -73,11 +95,11 @@ class HybridRetriever:
     def prewarm(self, scope: Scope = Scope()) -> None:
         """Build a scope's BM25 index now (the server does this for the whole catalog in the background, so
         the first catalog-wide question does not pay for reading every chunk)."""
-        self._lexical(scope)
+        self._index(scope)
 
-    def _lexical(self, scope: Scope) -> LexicalIndex:
-        """The scope's BM25 index, built on its first question and kept until the lessons change. A lesson
-        scope reads only that lesson's chunks; building one scope never blocks questions in another."""
+    def _index(self, scope: Scope) -> ScopeIndex:
+        """The scope's index, built on its first question and kept until the lessons change. A lesson scope
+        reads only that lesson's chunks and vectors; building one scope never blocks questions in another."""
         with self._lock:
             index = self._bm25.get(scope)
             if index is not None:
@@ -88,7 +110,7 @@ class HybridRetriever:
             with self._lock:
                 index, generation = self._bm25.get(scope), self._generation
             if index is None:
-                index = LexicalIndex(self.store.passages(scope.where))
+                index = self._build(scope)
                 with self._lock:
                     if generation == self._generation:
                         self._bm25[scope] = index
@@ -97,6 +119,13 @@ class HybridRetriever:
             with self._lock:
                 self._building.pop(scope, None)
             return index
+
+    def _build(self, scope: Scope) -> ScopeIndex:
+        if scope.lesson_id:
+            passages, vectors = self.store.lesson_vectors(scope.lesson_id)
+            matrix = np.asarray(vectors, dtype=np.float32) if passages else np.zeros((0, 1), dtype=np.float32)
+            return ScopeIndex(LexicalIndex(passages), matrix)
+        return ScopeIndex(LexicalIndex(self.store.passages(scope.where)))
 
     @staticmethod
     def _fuse(rankings: list[list[Passage]]) -> list[Passage]:

@@ -135,6 +135,7 @@ class LessonStore:
         self._collections: tuple[Any, Any, Any] | None = None
         self._opening = threading.Lock()
         self.roots: tuple[str, ...] = ()  # served corpus folders; empty = every indexed lesson
+        self._filter_roots = False  # whether the index holds lessons outside `roots`
         try:
             self._open()
         except StoreUnavailableError as exc:
@@ -276,10 +277,25 @@ class LessonStore:
         """Read only the lessons indexed from these corpus folders (`TUTOR_CORPUS` on a server): others
         indexed in the same data dir stay in the index, unseen."""
         self.roots = tuple(sorted({str(Path(r).resolve()) for r in roots}))
+        self.indexed_changed()
+
+    def indexed_changed(self) -> None:
+        """The index changed (an ingest): check again whether it holds lessons outside the served folders.
+        Only then do reads filter by folder, which costs a filtered scan (a catalog-wide search goes from
+        about 12 ms to 250 ms over 43,000 chunks)."""
+        self._filter_roots = False
+        if self.roots:
+            try:
+                rows = _paged_get(self.lesson_rows, include=["metadatas"])
+            except Exception:  # unreachable now: filter, to be safe, until the next check
+                self._filter_roots = True
+                return
+            self._filter_roots = any(m.get("root", "") not in self.roots for m in rows["metadatas"])
 
     def _served(self, where: dict | None = None) -> dict | None:
-        """`where`, narrowed to the served corpus folders."""
-        if not self.roots:
+        """`where`, narrowed to the served corpus folders when the index holds others. A lesson's own scope
+        needs no narrowing: `lesson` only finds served lessons, and asks name a lesson found by it."""
+        if not self._filter_roots or (where and "lesson_id" in where):
             return where
         served = {"root": {"$in": list(self.roots)}}
         return served if where is None else {"$and": [where, served]}
@@ -300,7 +316,7 @@ class LessonStore:
 
     @_reachable
     def count(self) -> int:
-        if self.roots:
+        if self._filter_roots:
             return len(_paged_get(self.lesson_rows, where=self._served(), include=[])["ids"])
         return self.lesson_rows.count()
 
@@ -310,6 +326,17 @@ class LessonStore:
         rows = _paged_get(self.chunks, where=self._served(where), include=["metadatas", "documents"])
         out = [_passage(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])]
         return sorted(out, key=lambda p: (p.lesson_id, p.start))
+
+    @_reachable
+    def lesson_vectors(self, lesson_id: str) -> tuple[list[Passage], list[list[float]]]:
+        """A lesson's chunks and their vectors, in lesson order: a lesson-scoped search is an exact cosine
+        over these (a few dozen rows), not a filtered search of the whole index."""
+        rows = self.chunks.get(where={"lesson_id": lesson_id}, include=["metadatas", "documents", "embeddings"])
+        found = sorted(
+            zip(rows["ids"], rows["documents"], rows["metadatas"], list(rows["embeddings"]), strict=True),
+            key=lambda row: int(row[2]["start"]),
+        )
+        return [_passage(i, d, m) for i, d, m, _ in found], [list(map(float, e)) for *_, e in found]
 
     @_reachable
     def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
