@@ -55,13 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     for i, row in enumerate(picked):
         refused = not row["answerable"] or rng.random() < 0.15
-        passage = Passage(f"{row['title']}#0", row["title"], row["title"], "SQuAD", f"{row['title']} > Part", "", 0, 1)
-        answer = Answer(
-            answer="", refused=refused, question=row["question"], lesson_id=row["title"], passages=[passage]
-        )
+        lesson = row["lesson_id"]
+        passage = Passage(f"{lesson}#0", lesson, lesson, "SQuAD", f"{lesson} > Part", "", 0, 1)
+        answer = Answer(answer="", refused=refused, question=row["question"], lesson_id=lesson, passages=[passage])
         log.record(answer)
         if i % 50 == 0:
-            feedback.add(row["question"], "…", row["title"], "down", "this missed the point", answer.id)
+            feedback.add(row["question"], "…", lesson, "down", "this missed the point", answer.id)
     write_ms = (time.perf_counter() - t) * 1000 / len(picked)
     with sqlite3.connect(home / "tutor.sqlite3") as conn:  # spread the asks over 60 days
         conn.execute("UPDATE questions SET created = ? - (id % 60) * ?", (now, DAY))
