@@ -86,14 +86,14 @@ class DeferredUI:
 
 
 def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAPI:
-    """Open the tutor, bring the index up to date with the corpus folders, and mount API + UI on one app.
+    """Open the tutor and mount API + UI on one app; once listening, it brings the index up to date with the
+    corpus folders in the background (/healthz: "starting", "lesson sync").
 
     With `TUTOR_CORPUS` (or `--corpus`) set, the server serves exactly those folders' lessons, whatever else
     the data dir holds; unset, it serves every indexed lesson (and keeps the bundled ones up to date).
     `url`: where this server listens, announced in the data dir so `tutor ingest` re-indexes through it;
     `watch`: re-index by itself when lesson files change."""
     tutor = Tutor.from_settings(settings, lazy=True)
-    lessons = sync_corpus(tutor)
     adopt_legacy_file(settings.state_db)
     feedback = FeedbackStore(settings.state_db)
     questions = log_questions(tutor, settings)
@@ -102,7 +102,12 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
     policy.warn_if_open()
     pool = AskPool.for_settings(settings, uses_llm=tutor.backend.uses_llm)
 
+    synced, stopping = threading.Event(), threading.Event()
+
     def build_chat() -> FastAPI:
+        while not synced.wait(0.5):  # the page lists the lessons: build it from the synced index
+            if stopping.is_set():
+                raise RuntimeError("the server stopped before its lessons were synced")
         import gradio as gr
 
         from ui.gradio_app import CSS, THEME, build_ui
@@ -115,10 +120,6 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
 
     chat = DeferredUI(build_chat)
     warm = threading.Event()
-
-    synced, stopping = threading.Event(), threading.Event()
-    if lessons is not None:
-        synced.set()
 
     def warming() -> list[str]:
         steps = (("lesson sync", synced.is_set()), ("model", warm.is_set()), ("chat UI", chat.ready))
@@ -133,19 +134,22 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
     api.mount("/", chat)
     api.state.tutor = tutor
     api.state.feedback = feedback
-    first = next(iter(lessons or []), None)
 
     def warm_up() -> None:
-        while not synced.is_set() and not stopping.is_set():  # the index was unreachable at start
-            try:
-                live.reindex()
-                synced.set()
-            except StoreUnavailableError:
+        """After the server listens: sync the corpus folders (again every few seconds while the index is
+        unreachable), then load the model and the all-lessons BM25 index."""
+        lessons = None
+        while lessons is None and not stopping.is_set():
+            lessons = sync_corpus(live)
+            if lessons is None:
                 stopping.wait(3)
+        if lessons is None:
+            return
+        synced.set()
         try:
             tutor.warm()
-            if first is not None:  # the lesson a visitor sees first gets its starters before anyone asks
-                starters.warm(first.id)
+            if lessons:  # the lesson a visitor sees first gets its starters before anyone asks
+                starters.warm(lessons[0].id)
         except Exception:  # the first ask loads what is missing, and says why if it cannot
             log.exception("warming up failed")
         finally:
@@ -184,12 +188,12 @@ def log_questions(tutor: Tutor, settings: Settings) -> QuestionLog | None:
     return questions
 
 
-def sync_corpus(tutor: Tutor) -> list | None:
+def sync_corpus(live: LiveIndex) -> list | None:
     """Index what changed in the corpus folders (unchanged lessons cost a hash, no model) and list the served
     lessons; None when the index is unreachable (the server then starts degraded and recovers later)."""
     try:
-        report = tutor.ingest()
-        lessons = tutor.lessons()
+        report = live.reindex()
+        lessons = live.tutor.lessons()
     except StoreUnavailableError as exc:  # start anyway: /healthz says degraded until the index is back
         log.warning("starting degraded: %s", exc)
         return None
