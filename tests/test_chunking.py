@@ -61,3 +61,19 @@ def test_real_tokenizer_budget_on_bundled_lessons(real_embedder):
         for chunk in chunk_lesson(lesson, real_embedder.count_tokens, 200):
             assert chunk.text == lesson.text[chunk.start : chunk.end]
             assert real_embedder.count_tokens(chunk.text) <= 200 < real_embedder.max_tokens
+
+
+def test_counting_spans_from_one_tokenization_cuts_the_same_chunks(real_embedder, tmp_path):
+    """The lesson is tokenized once and each span counted from the offsets: same chunks as counting each
+    span by itself, on the bundled lessons and on a long one with a word longer than the budget."""
+    long = "# Long\n\n" + " ".join(f"Point {i}: gradient steps shrink the loss." for i in range(400))
+    lessons = [load_lesson(p, SEED_CORPUS) for p in sorted(SEED_CORPUS.glob("*.md"))]
+    lessons.append(lesson_from(tmp_path, long + "\n\n" + "https://example.org/" + "a1b2" * 400 + "\n"))
+    assert real_embedder.token_offsets("two words") and real_embedder.special_tokens == 2
+    for lesson in lessons:
+        one_by_one = chunk_lesson(lesson, real_embedder.count_tokens, 200)
+        from_offsets = chunk_lesson(
+            lesson, real_embedder.count_tokens, 200, real_embedder.token_offsets, real_embedder.special_tokens
+        )
+        assert [(c.start, c.end) for c in from_offsets] == [(c.start, c.end) for c in one_by_one]
+        assert all(real_embedder.count_tokens(c.text) <= 200 for c in from_offsets)

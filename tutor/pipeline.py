@@ -156,8 +156,9 @@ class Tutor:
             self.settings.embed_batch,
             sentence_vectors=self.settings.sentence_vectors == "ingest",
         )
-        self.store.indexed_changed()
-        self.retriever.refresh()
+        if report.embedded or report.removed or rebuild:  # unchanged lessons leave the index as it was
+            self.store.indexed_changed()
+            self.retriever.refresh()
         return report
 
     def lessons(self) -> list[LessonRecord]:

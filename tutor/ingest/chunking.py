@@ -7,12 +7,14 @@ exact character span: `chunk.text == lesson.text[chunk.start:chunk.end]`, which 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tutor.ingest.lessons import Lesson
 
 TokenCounter = Callable[[str], int]
+TokenOffsets = Callable[[str], "list[tuple[int, int]] | None"]
 
 # Finer and finer places to cut, each a regex whose match ends a piece. A blank line after a line ending in
 # ":" is not a paragraph break: "K-means works in three steps:" stays with the list it introduces.
@@ -46,12 +48,21 @@ class Chunk:
         }
 
 
-def chunk_lesson(lesson: Lesson, count_tokens: TokenCounter, max_tokens: int = 200) -> list[Chunk]:
-    """Cut at headings, pack small neighbouring blocks of one section together, split big ones."""
+def chunk_lesson(
+    lesson: Lesson,
+    count_tokens: TokenCounter,
+    max_tokens: int = 200,
+    token_offsets: TokenOffsets | None = None,
+    special_tokens: int = 0,
+) -> list[Chunk]:
+    """Cut at headings, pack small neighbouring blocks of one section together, split big ones. With
+    `token_offsets` the lesson is tokenized once and every span counted from it (packing tries many spans,
+    and tokenizing each took most of a catalog's chunking time)."""
+    count = SpanCounter(lesson.text, count_tokens, token_offsets, special_tokens)
     spans: list[tuple[int, int]] = []
     for start, end in _heading_blocks(lesson):
-        spans.extend(_split(lesson.text, start, end, count_tokens, max_tokens, 0))
-    spans = _merge_small(lesson, spans, count_tokens, max_tokens)
+        spans.extend(_split(lesson.text, start, end, count, max_tokens, 0))
+    spans = _merge_small(lesson, spans, count, max_tokens)
     chunks = []
     for index, (start, end) in enumerate(spans):
         section = lesson.section_at(start)
@@ -72,20 +83,41 @@ def chunk_lesson(lesson: Lesson, count_tokens: TokenCounter, max_tokens: int = 2
     return chunks
 
 
+class SpanCounter:
+    """Tokens in `text[start:end]`: from one tokenization of the whole text when offsets are given (the
+    word pieces overlapping the span, plus the model's special tokens), else by tokenizing the span."""
+
+    def __init__(
+        self, text: str, count_tokens: TokenCounter, token_offsets: TokenOffsets | None, special_tokens: int
+    ) -> None:
+        self.text = text
+        self.count_text = count_tokens
+        offsets = token_offsets(text) if token_offsets else None
+        self._starts = [a for a, _ in offsets] if offsets is not None else None
+        self._ends = [b for _, b in offsets] if offsets is not None else []
+        self._specials = special_tokens
+
+    def __call__(self, start: int, end: int) -> int:
+        if self._starts is None:
+            return self.count_text(self.text[start:end])
+        # pieces that end after `start` and begin before `end`
+        return max(0, bisect_left(self._starts, end) - bisect_right(self._ends, start)) + self._specials
+
+
 def _heading_blocks(lesson: Lesson) -> list[tuple[int, int]]:
     cuts = sorted({0, *(s.start for s in lesson.sections), len(lesson.text)})
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if lesson.text[a:b].strip()]
 
 
-def _split(text: str, start: int, end: int, count: TokenCounter, limit: int, level: int) -> list[tuple[int, int]]:
+def _split(text: str, start: int, end: int, count: SpanCounter, limit: int, level: int) -> list[tuple[int, int]]:
     """Trimmed spans covering text[start:end], each within `limit` tokens, cut as coarsely as possible."""
     start, end = _trim(text, start, end)
     if start >= end:
         return []
-    if count(text[start:end]) <= limit:
+    if count(start, end) <= limit:
         return [(start, end)]
     if level >= len(_SEPARATORS):
-        return _split_hard(text, start, end, count, limit)
+        return _split_hard(text, start, end, count.count_text, limit)
     pieces, cursor = [], start
     for match in re.finditer(_SEPARATORS[level], text[start:end]):
         pieces.append((cursor, start + match.end()))
@@ -94,7 +126,7 @@ def _split(text: str, start: int, end: int, count: TokenCounter, limit: int, lev
     out: list[tuple[int, int]] = []
     current: tuple[int, int] | None = None
     for piece in pieces:
-        if current and count(text[current[0] : piece[1]].strip()) <= limit:
+        if current and count(*_trim(text, current[0], piece[1])) <= limit:
             current = (current[0], piece[1])
             continue
         if current:
@@ -106,7 +138,8 @@ def _split(text: str, start: int, end: int, count: TokenCounter, limit: int, lev
 
 
 def _split_hard(text: str, start: int, end: int, count: TokenCounter, limit: int) -> list[tuple[int, int]]:
-    """A single 'word' longer than the budget (a URL, a table row): cut by characters."""
+    """A single 'word' longer than the budget (a URL, a table row): cut by characters, each cut counted on
+    its own (a word cut in two tokenizes differently from the whole)."""
     out, cursor = [], start
     while cursor < end:
         stop = end
@@ -117,15 +150,13 @@ def _split_hard(text: str, start: int, end: int, count: TokenCounter, limit: int
     return [s for s in out if s[0] < s[1]]
 
 
-def _merge_small(
-    lesson: Lesson, spans: list[tuple[int, int]], count: TokenCounter, limit: int
-) -> list[tuple[int, int]]:
+def _merge_small(lesson: Lesson, spans: list[tuple[int, int]], count: SpanCounter, limit: int) -> list[tuple[int, int]]:
     """Join neighbouring spans of the same top-level section while they fit, so passages read whole."""
     merged: list[tuple[int, int]] = []
     for span in spans:
         if merged and _top_section(lesson, merged[-1][0]) == _top_section(lesson, span[0]):
             joined = (merged[-1][0], span[1])
-            if count(lesson.text[joined[0] : joined[1]]) <= limit:
+            if count(*joined) <= limit:
                 merged[-1] = joined
                 continue
         merged.append(span)

@@ -87,7 +87,7 @@ def ingest(
 
     pending: list[tuple[Lesson, list[Chunk], str, str]] = []
     for path, (lesson, index_hash) in changed.items():
-        chunks = chunk_lesson(lesson, embedder.count_tokens, budget)
+        chunks = chunk_lesson(lesson, embedder.count_tokens, budget, embedder.token_offsets, embedder.special_tokens)
         if not chunks:
             report.errors.append({"path": path, "error": "no text left to index after chunking"})
             continue

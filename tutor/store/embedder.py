@@ -33,6 +33,14 @@ class Embedder(Embeddings, ABC):
     def count_tokens(self, text: str) -> int:
         """Word pieces the model would see for `text`, special tokens included."""
 
+    def token_offsets(self, text: str) -> list[tuple[int, int]] | None:
+        """The character span of each word piece of `text` (special tokens left out), from one tokenization:
+        the chunker then counts any span of a lesson without tokenizing it again. None when the backend
+        cannot tell; the chunker then counts each span on its own."""
+        return None
+
+    special_tokens: int = 0  # added to every text by the model (BERT's [CLS] and [SEP])
+
     @property
     def collection_slug(self) -> str:
         """Model name + dimension, safe for a Chroma collection name: switching models never mixes vectors."""
@@ -92,6 +100,13 @@ class LazyEmbedder(Embedder):
 
     def count_tokens(self, text: str) -> int:
         return self.real.count_tokens(text)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]] | None:
+        return self.real.token_offsets(text)
+
+    @property
+    def special_tokens(self) -> int:  # type: ignore[override]
+        return self.real.special_tokens
 
 
 def _folder_shape(folder: Path) -> tuple[int, int] | None:

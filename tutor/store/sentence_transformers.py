@@ -25,12 +25,22 @@ class SentenceTransformerEmbedder(Embedder):
         # A fast tokenizer is not safe to share between threads ("Already borrowed"), and two encodes at
         # once on a few cores only slow each other down: asks run concurrently, each encode takes its turn.
         self._lock = threading.Lock()
+        self._counter = _private_fast_tokenizer(self._tokenizer)
+        if self._counter is not None:
+            self.special_tokens = len(self._counter.encode("").ids)
         log.info("embedder %s: %d dims, %d tokens max", self.model_id, self.dimension, self.max_tokens)
 
     def count_tokens(self, text: str) -> int:
+        if self._counter is not None:
+            return len(self._counter.encode(text).ids)
         with self._lock:
             ids = self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         return len(ids)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]] | None:
+        if self._counter is None:
+            return None
+        return list(self._counter.encode(text, add_special_tokens=False).offsets)
 
     def _encode(self, texts: list[str], batch_size: int, progress: bool) -> list[list[float]]:
         with self._lock:
@@ -42,3 +52,18 @@ class SentenceTransformerEmbedder(Embedder):
                 show_progress_bar=progress and len(texts) >= 64,
             )
         return vectors.tolist()
+
+
+def _private_fast_tokenizer(tokenizer):
+    """A copy of the model's Rust tokenizer for counting: never truncates or pads, and is never changed
+    after this, so it needs no lock (the model's own one is reconfigured by every encode call). None for a
+    slow (pure Python) tokenizer."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return counter
