@@ -54,6 +54,7 @@ TARGETS = {
     "server_rss_mb": 1536,
     "mlfb_recall_at_1": 0.80,
 }
+FULL_INGEST_FILE = "full_ingest.json"  # in the work dir: the full ingest of the run that built it
 log = logging.getLogger("bench_catalog")
 
 
@@ -120,6 +121,15 @@ def timed_ingest(env: dict[str, str]) -> dict[str, Any]:
         "errors": len(report["errors"]),
         "peak_rss_mb": round(peak / 1024, 1) if peak > before else None,
     }
+
+
+def saved_full_ingest(work: Path) -> dict[str, Any] | None:
+    """The full ingest as measured by the run that built this work dir's index (a `--reuse` run reports it
+    beside its own figures, marked as such), or None when that run did not record it."""
+    path = work / FULL_INGEST_FILE
+    if not path.exists():
+        return None
+    return {**json.loads(path.read_text()), "reused": str(work), "measured_by": "the run that built this index"}
 
 
 def model_speed(env: dict[str, str]) -> dict[str, Any]:
@@ -262,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     log.info("full ingest of %s", roots)
     full = timed_ingest(env)  # with --reuse: whatever changed since (nothing), not a full ingest
     if args.reuse:
-        full.update(seconds=None, reused=str(args.reuse))
+        full = saved_full_ingest(work) or {**full, "seconds": None, "reused": str(args.reuse)}
+    else:
+        (work / FULL_INGEST_FILE).write_text(json.dumps(full) + "\n")
     noop = timed_ingest(env)
     victims = sorted((work / "catalog").rglob("*.html"))[:2]
     originals = {path: path.read_text(encoding="utf-8") for path in victims}
