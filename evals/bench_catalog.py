@@ -138,17 +138,24 @@ def model_speed(env: dict[str, str]) -> dict[str, Any]:
     from tutor.settings import Settings
     from tutor.store.chroma import open_store
 
-    store = open_store(Settings.from_env())
+    settings = Settings.from_env()
+    store = open_store(settings)
     embedder = store.embedder
     rows = store.chunks.get(include=["documents"])["documents"]
     tokens = sum(embedder.count_tokens(text) for text in rows)
     sample = rows[:: max(1, len(rows) // 512)][:512]
     sample_tokens = sum(embedder.count_tokens(t) for t in sample)
-    embedder.embed_batch(sample[:32])  # warm up
+    embedder.embed_batch(sample[:32], settings.embed_batch)  # warm up
     t = time.perf_counter()
-    embedder.embed_batch(sample)
+    embedder.embed_batch(sample, settings.embed_batch)
     rate = sample_tokens / (time.perf_counter() - t)
-    return {"chunk_tokens": tokens, "tokens_per_s": round(rate), "floor_s": round(tokens / rate, 1)}
+    return {
+        "backend": type(embedder).__name__,
+        "batch": settings.embed_batch,
+        "chunk_tokens": tokens,
+        "tokens_per_s": round(rate),
+        "floor_s": round(tokens / rate, 1),
+    }
 
 
 def wait_warm(url: str, started: float, timeout: float = 300) -> float:

@@ -51,6 +51,8 @@ def settings_table() -> str:
             shown = "(bundled all-MiniLM-L6-v2)"
         elif name == "corpus":
             shown = "bundled `corpus/`"
+        elif name == "model_cache":
+            shown = "`~/.cache/lesson-tutor/models`"
         else:
             value = info.get_default(call_default_factory=True)
             value = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)

@@ -24,7 +24,7 @@ class StoreUnavailableError(TutorError):
 
 
 class BackendMisconfiguredError(TutorError):
-    """The answer backend is set up wrongly (unknown name, missing extra, no model file)."""
+    """A backend (answers, embeddings) is set up wrongly (unknown name, missing extra, no model file)."""
 
 
 class OverloadedError(TutorError):

@@ -1,6 +1,7 @@
 """The embedding protocol: embed texts to unit vectors, count tokens, know its own size limits.
 
-Backends implement `_encode` and `count_tokens`; batching by length and the LangChain face live here.
+Backends (sentence-transformers, ONNX Runtime) implement `_encode` and `count_tokens`; the LangChain face
+lives here.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ class Embedder(Embeddings, ABC):
         name = re.sub(r"[^a-zA-Z0-9]+", "-", self.model_id.rstrip("/").split("/")[-1]).strip("-").lower()
         return f"{name[:40]}-{self.dimension}d"
 
-    def embed_batch(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> list[list[float]]:
-        """Vectors in input order; the backend batches (sentence-transformers sorts by length itself)."""
+    def embed_batch(self, texts: list[str], batch_size: int = 4, progress: bool = False) -> list[list[float]]:
+        """Vectors in input order; the backend batches texts of similar length together."""
         return self._encode(list(texts), batch_size, progress) if texts else []
 
     # LangChain's Embeddings interface, so the same model serves a langchain-chroma vector store.
@@ -59,16 +60,34 @@ class Embedder(Embeddings, ABC):
         return self._encode([text], 1, False)[0]
 
 
-def load_embedder(model: str, device: str = "cpu", lazy: bool = False) -> Embedder:
-    """The one backend today: sentence-transformers, from a local path or a hub id.
+def load_embedder(
+    model: str, device: str = "cpu", lazy: bool = False, backend: str = "torch", exports: Path | None = None
+) -> Embedder:
+    """The embedding model, from a local path or a hub id, on ONNX Runtime or sentence-transformers.
 
-    With `lazy`, a local model folder is only read for its name, size and token limit, and the model
-    itself (torch and all) loads on the first text to embed or count: `tutor ingest` with nothing
-    changed then never loads it."""
+    `backend` "onnx" or "auto" runs a copy of the model exported into `exports` (made on first use), which
+    loads in a fraction of a second; "auto" falls back to sentence-transformers where the model does not
+    export (or on a GPU), "onnx" says why it cannot. With `lazy`, a local model folder is only read for its
+    name, size and token limit, and the model itself loads on the first text to embed or count: `tutor
+    ingest` with nothing changed then never loads it."""
     if lazy:
         shape = _folder_shape(Path(model).expanduser())
         if shape is not None:
-            return LazyEmbedder(str(model), *shape, load=lambda: load_embedder(model, device))
+            return LazyEmbedder(
+                str(model), *shape, load=lambda: load_embedder(model, device, backend=backend, exports=exports)
+            )
+    if backend != "torch" and exports is not None and device == "cpu":
+        from tutor.store.onnx_export import onnx_embedder
+
+        embedder = onnx_embedder(model, exports)
+        if embedder is not None:
+            return embedder
+        if backend == "onnx":
+            from tutor.errors import BackendMisconfiguredError
+
+            raise BackendMisconfiguredError(
+                f"{model} cannot run on ONNX Runtime (the log says why); set TUTOR_EMBED_BACKEND=torch or auto"
+            )
     from tutor.store.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(model, device=device)
