@@ -151,7 +151,7 @@ def model_speed(env: dict[str, str]) -> dict[str, Any]:
     rate = sample_tokens / (time.perf_counter() - t)
     return {
         "backend": type(embedder).__name__,
-        "batch": settings.embed_batch,
+        "batch": settings.embed_batch or embedder.preferred_batch,
         "chunk_tokens": tokens,
         "tokens_per_s": round(rate),
         "floor_s": round(tokens / rate, 1),

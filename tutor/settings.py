@@ -103,10 +103,10 @@ class Settings(BaseSettings):
         description="Where models exported for ONNX Runtime are kept (shared by every data dir).",
     )
     embed_batch: int = Field(
-        4,
-        ge=1,
-        description="Texts per model call. On CPU small batches are fastest (little padding, cache-sized "
-        "attention: 4 runs about 1.2x faster than 32); raise it on a GPU.",
+        0,
+        ge=0,
+        description="Texts per model call; 0 = the backend's fastest on CPU (1 on ONNX Runtime, 4 on torch: "
+        "little padding, small attention, about 1.2-1.4x faster than 32). Raise it on a GPU.",
     )
     chunk_tokens: int = Field(200, ge=16, description="Chunk budget in model word pieces (below the model's limit).")
     sentence_vectors: Literal["ingest", "ask"] = Field(

@@ -69,7 +69,7 @@ def ingest(
     roots: Iterable[Path],
     chunk_tokens: int = 200,
     rebuild: bool = False,
-    batch_size: int = 4,
+    batch_size: int = 0,
     sentence_vectors: bool = True,
 ) -> IngestReport:
     """Index the lesson files under `roots`. Without `sentence_vectors` the sentences are embedded by the

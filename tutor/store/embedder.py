@@ -41,6 +41,7 @@ class Embedder(Embeddings, ABC):
         return None
 
     special_tokens: int = 0  # added to every text by the model (BERT's [CLS] and [SEP])
+    preferred_batch: int = 4  # texts per model call that run fastest on CPU when the caller does not say
 
     @property
     def collection_slug(self) -> str:
@@ -48,9 +49,10 @@ class Embedder(Embeddings, ABC):
         name = re.sub(r"[^a-zA-Z0-9]+", "-", self.model_id.rstrip("/").split("/")[-1]).strip("-").lower()
         return f"{name[:40]}-{self.dimension}d"
 
-    def embed_batch(self, texts: list[str], batch_size: int = 4, progress: bool = False) -> list[list[float]]:
-        """Vectors in input order; the backend batches texts of similar length together."""
-        return self._encode(list(texts), batch_size, progress) if texts else []
+    def embed_batch(self, texts: list[str], batch_size: int = 0, progress: bool = False) -> list[list[float]]:
+        """Vectors in input order; the backend batches texts of similar length together, `batch_size` at a
+        time (0: its `preferred_batch`)."""
+        return self._encode(list(texts), batch_size or self.preferred_batch, progress) if texts else []
 
     # LangChain's Embeddings interface, so the same model serves a langchain-chroma vector store.
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -126,6 +128,10 @@ class LazyEmbedder(Embedder):
     @property
     def special_tokens(self) -> int:  # type: ignore[override]
         return self.real.special_tokens
+
+    @property
+    def preferred_batch(self) -> int:  # type: ignore[override]
+        return self.real.preferred_batch
 
 
 def _folder_shape(folder: Path) -> tuple[int, int] | None:
