@@ -80,17 +80,20 @@ class HybridRetriever:
         evidence analysis that follows reuses its vector instead of embedding it again."""
         k = k or self.top_k
         depth = max(self.candidates, k)
+        fused = self._fuse(list(self.rankings(question, scope, depth)))
+        if self._reranker_id and fused:
+            fused = self._rerank(question, fused[:depth])
+        return fused[:k]
+
+    def rankings(self, question: str, scope: Scope, depth: int) -> tuple[list[Passage], list[Passage]]:
+        """The two rankings that are fused, `depth` deep each: dense (cosine) and BM25."""
         query_vector = vector_cache(self.store.embedder).get([question])[0].tolist()
         index = self._index(scope)
         if index.vectors is not None:
             dense = index.nearest(query_vector, depth)
         else:
             dense = self.store.search(query_vector, depth, scope.where)
-        lexical = index.lexical.search(question, depth)
-        fused = self._fuse([dense, lexical])
-        if self._reranker_id and fused:
-            fused = self._rerank(question, fused[:depth])
-        return fused[:k]
+        return dense, index.lexical.search(question, depth)
 
     def prewarm(self, scope: Scope = Scope()) -> None:
         """Build a scope's BM25 index now (the server does this for the whole catalog in the background, so
