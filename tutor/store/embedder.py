@@ -46,8 +46,7 @@ class Embedder(Embeddings, ABC):
     @property
     def collection_slug(self) -> str:
         """Model name + dimension, safe for a Chroma collection name: switching models never mixes vectors."""
-        name = re.sub(r"[^a-zA-Z0-9]+", "-", self.model_id.rstrip("/").split("/")[-1]).strip("-").lower()
-        return f"{name[:40]}-{self.dimension}d"
+        return f"{model_slug(self.model_id)}-{self.dimension}d"
 
     def embed_batch(self, texts: list[str], batch_size: int = 0, progress: bool = False) -> list[list[float]]:
         """Vectors in input order; the backend batches texts of similar length together, `batch_size` at a
@@ -60,6 +59,11 @@ class Embedder(Embeddings, ABC):
 
     def embed_query(self, text: str) -> list[float]:
         return self._encode([text], 1, False)[0]
+
+
+def model_slug(model_id: str) -> str:
+    """The last part of a model's path or hub id, lower-cased letters and digits joined by `-` (40 at most)."""
+    return re.sub(r"[^a-zA-Z0-9]+", "-", model_id.rstrip("/").split("/")[-1]).strip("-").lower()[:40]
 
 
 def load_embedder(

@@ -31,7 +31,7 @@ META_FILE = "embedder.json"
 class OnnxEmbedder(Embedder):
     preferred_batch = 1  # on CPU one text per call runs fastest here: no padding, attention stays small
 
-    def __init__(self, folder: Path, threads: int = 0) -> None:
+    def __init__(self, folder: Path) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -41,7 +41,6 @@ class OnnxEmbedder(Embedder):
         self.max_tokens = int(meta["max_tokens"])
         self._inputs: list[str] = list(meta["inputs"])
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]

@@ -1,4 +1,4 @@
-"""Exporting a sentence-transformers model for the ONNX Runtime backend, once per model and data dir.
+"""Exporting a sentence-transformers model for the ONNX Runtime backend, once per model (shared by data dirs).
 
 The export needs torch and the `onnx` package; running it afterwards needs neither. It is made in a
 temporary folder and moved into place only once its vectors match the original model's on probe texts,
@@ -13,11 +13,11 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import warnings
 from pathlib import Path
 
+from tutor.store.embedder import model_slug
 from tutor.store.onnx import META_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEmbedder
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,10 @@ def export_folder(model: str, exports: Path) -> Path:
             if path.is_file()
         )
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:12]
-    name = re.sub(r"[^a-zA-Z0-9]+", "-", model.rstrip("/").split("/")[-1]).strip("-").lower()[:40]
-    return exports / f"{name}-{key}"
+    return exports / f"{model_slug(model)}-{key}"
 
 
-def onnx_embedder(model: str, exports: Path, threads: int = 0) -> OnnxEmbedder | None:
+def onnx_embedder(model: str, exports: Path) -> OnnxEmbedder | None:
     """`model` on ONNX Runtime, exported first if need be; None (with the reason logged) when it cannot be."""
     folder = export_folder(model, exports)
     failed = folder.with_name(folder.name + ".failed")
@@ -67,7 +66,7 @@ def onnx_embedder(model: str, exports: Path, threads: int = 0) -> OnnxEmbedder |
                 failed.parent.mkdir(parents=True, exist_ok=True)
                 failed.write_text(reason + "\n")
             return None
-    return OnnxEmbedder(folder, threads=threads)
+    return OnnxEmbedder(folder)
 
 
 def export(model: str, folder: Path) -> None:
