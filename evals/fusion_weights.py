@@ -20,7 +20,7 @@ from evals.datasets import SUITES, load_rows
 from evals.metrics import dedupe, mean, reciprocal_rank
 from evals.run import open_tutor
 from tutor.answer import Passage
-from tutor.retrieve.hybrid import RRF_K, Scope
+from tutor.retrieve.hybrid import HybridRetriever, Scope
 from tutor.settings import Settings, apply_offline_env
 
 WEIGHTS = (1.0, 0.75, 0.5)
@@ -28,14 +28,8 @@ log = logging.getLogger("fusion_weights")
 
 
 def fused_lessons(dense: list[Passage], lexical: list[Passage], dense_weight: float) -> list[str]:
-    """Lessons in the order of their best chunk after weighted reciprocal rank fusion."""
-    scores: dict[str, float] = {}
-    lesson: dict[str, str] = {}
-    for weight, ranking in ((dense_weight, dense), (1.0, lexical)):
-        for rank, passage in enumerate(ranking):
-            scores[passage.chunk_id] = scores.get(passage.chunk_id, 0.0) + weight / (RRF_K + rank + 1)
-            lesson[passage.chunk_id] = passage.lesson_id
-    return dedupe(lesson[chunk] for chunk in sorted(scores, key=lambda chunk: -scores[chunk]))
+    """Lessons in the order of their best chunk after the retriever's fusion, dense weighted `dense_weight`."""
+    return dedupe(p.lesson_id for p in HybridRetriever._fuse([dense, lexical], (dense_weight, 1.0)))
 
 
 def measure(suite_name: str, settings: Settings, limit: int | None) -> dict:

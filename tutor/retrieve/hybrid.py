@@ -131,13 +131,14 @@ class HybridRetriever:
         return ScopeIndex(LexicalIndex(self.store.passages(scope.where)))
 
     @staticmethod
-    def _fuse(rankings: list[list[Passage]]) -> list[Passage]:
-        """Reciprocal rank fusion; each passage keeps its dense cosine (0 if only BM25 found it)."""
+    def _fuse(rankings: list[list[Passage]], weights: tuple[float, ...] | None = None) -> list[Passage]:
+        """Reciprocal rank fusion, each ranking counted with its weight (1 by default); each passage keeps
+        its dense cosine (0 if only BM25 found it)."""
         fused: dict[str, float] = {}
         by_id: dict[str, Passage] = {}
-        for ranking in rankings:
+        for ranking, weight in zip(rankings, weights or (1.0,) * len(rankings), strict=True):
             for rank, passage in enumerate(ranking):
-                fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + weight / (RRF_K + rank + 1)
                 if passage.chunk_id not in by_id or passage.score > by_id[passage.chunk_id].score:
                     by_id[passage.chunk_id] = passage
         order = sorted(fused, key=lambda cid: -fused[cid])
