@@ -85,6 +85,8 @@ def run_scifact(
 
     retriever = tutor.retriever
     default_depth = retriever.candidates
+    own_fusion = retriever.fusion  # the other fusion method is scored beside it
+    other_fusion = "rank" if own_fusion == "scores" else "scores"
     bm25 = _Bm25(tutor)
     variants: dict[str, list[dict[str, Any]]] = defaultdict(list)
     latencies: list[float] = []
@@ -97,10 +99,14 @@ def run_scifact(
         t = time.perf_counter()
         hybrid = dedupe(p.lesson_id for p in retriever.retrieve(text, Scope(), k=CHUNK_DEPTH))[:DEPTH]
         latencies.append((time.perf_counter() - t) * 1000)
+        retriever.fusion = other_fusion
+        with_other_fusion = dedupe(p.lesson_id for p in retriever.retrieve(text, Scope(), k=CHUNK_DEPTH))[:DEPTH]
+        retriever.fusion = own_fusion
         dense = dedupe(p.lesson_id for p in tutor.store.search(tutor.store.embedder.embed_query(text), CHUNK_DEPTH))
         rankings = {
             "hybrid": hybrid,
             f"hybrid (default depth {default_depth})": default,
+            f"hybrid, {other_fusion} fusion": with_other_fusion,
             "dense only": dense[:DEPTH],
             "bm25 only": bm25.rank(text)[:DEPTH],
         }
@@ -160,4 +166,4 @@ class _Bm25:
         self.index = LexicalIndex(tutor.store.passages())
 
     def rank(self, question: str) -> list[str]:
-        return dedupe(p.lesson_id for p in self.index.search(question, CHUNK_DEPTH))
+        return dedupe(p.lesson_id for p in self.index.search(question, CHUNK_DEPTH).passages)

@@ -6,6 +6,7 @@ import pytest
 from tutor.generate.extractive import ExtractiveBackend
 from tutor.ground.gate import AnswerabilityGate
 from tutor.ground.support import SupportScorer
+from tutor.ingest.index import passage_sentences
 from tutor.pipeline import Tutor
 from tutor.retrieve.hybrid import HybridRetriever
 from tutor.settings import Settings
@@ -127,3 +128,47 @@ def test_sentence_vectors_on_first_ask_are_embedded_once_then_kept(tmp_path, see
     second = tutor.ask(question, lesson_id=LESSON)
     assert fake_embedder.embedded == [question]  # the sentences now come from the index
     assert second.answer == first.answer and second.refused == first.refused
+
+
+def test_opening_a_lesson_embeds_its_sentences_before_the_first_ask(tmp_path, seed_corpus, fake_embedder):
+    """`sentence_vectors = "ask"`: opening the lesson (the widget does) stores every sentence of it, one model
+    call per passage, so its first ask embeds only the question; opening it again embeds nothing."""
+    tutor = build_tutor(tmp_path, seed_corpus, fake_embedder, sentence_vectors="ask")
+    passages = tutor.store.passages({"lesson_id": LESSON})
+    fake_embedder.embedded.clear()
+    calls = Counting(fake_embedder.embed_batch)
+    fake_embedder.embed_batch = calls
+    embedded = tutor.open_lesson(LESSON)
+    assert embedded == len(tutor.store.sentence_rows.get(where={"lesson_id": LESSON})["ids"]) > 0
+    assert calls.calls == sum(bool(passage_sentences(p)) for p in passages)  # never the whole lesson at once
+    assert not tutor.store.sentence_rows.get(where={"lesson_id": {"$ne": LESSON}})["ids"]  # only that lesson
+    assert tutor.open_lesson(LESSON) == 0
+    fake_embedder.embedded.clear()
+    question = "When should I fine-tune instead of prompting?"
+    answer = tutor.ask(question, lesson_id=LESSON)
+    assert fake_embedder.embedded == [question]
+    assert answer.citations and not answer.refused
+
+
+def test_opening_a_lesson_whose_sentences_came_with_ingest_embeds_nothing(counted, fake_embedder):
+    fake_embedder.embedded.clear()
+    assert counted.open_lesson(LESSON) == 0
+    assert fake_embedder.embedded == []
+
+
+def test_the_api_opens_a_lesson_once_and_says_what_it_did(tmp_path, seed_corpus, fake_embedder):
+    from fastapi.testclient import TestClient
+
+    from tutor.serve.api import create_api
+    from tutor.serve.feedback import FeedbackStore
+
+    tutor = build_tutor(tmp_path, seed_corpus, fake_embedder, sentence_vectors="ask")
+    with TestClient(create_api(tutor, FeedbackStore(tmp_path / "fb.sqlite3"), None)) as client:
+        first = client.post(f"/api/lessons/{LESSON}/open")
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["lesson_id"] == LESSON and body["sentences_embedded"] > 0 and body["seconds"] >= 0
+        again = client.post(f"/api/lessons/{LESSON}/open").json()
+        assert again == body  # the same preparation, not a second one
+        missing = client.post("/api/lessons/no-such-lesson/open")
+        assert missing.status_code == 404 and "no-such-lesson" in missing.json()["detail"]

@@ -132,7 +132,7 @@ class Tutor:
         gate = AnswerabilityGate(embedder)
         return cls(
             store=store,
-            retriever=HybridRetriever(store, settings.top_k, settings.reranker),
+            retriever=HybridRetriever(store, settings.top_k, settings.reranker, fusion=settings.fusion),
             scorer=gate.scorer,  # one scorer: the gate reuses the sentence analysis the answer step made
             gate=gate,
             backend=backend or load_backend(settings),
@@ -169,6 +169,17 @@ class Tutor:
 
     def lesson(self, lesson_id: str) -> LessonRecord | None:
         return self.store.lesson(lesson_id)
+
+    def open_lesson(self, lesson_id: str) -> int:
+        """Get a lesson ready for its first question while the learner is still reading it (the widget calls
+        this when it opens): the lesson's search index is built and, when sentences are embedded at ask time,
+        every sentence not yet stored is embedded and kept now, one passage per model call so that asks in
+        the meantime are not held up. Returns how many sentences were embedded."""
+        passages = self.retriever.passages(Scope(lesson_id))
+        if self.settings.sentence_vectors != "ask" or not passages:
+            return 0
+        stored = self.store.sentence_vectors([p.chunk_id for p in passages])
+        return self._keep_sentence_vectors(passages, stored, self.store.embedder.embed_batch)
 
     # --- asking --------------------------------------------------------------------------------
     def ask(
@@ -285,20 +296,25 @@ class Tutor:
         stored = self.store.sentence_vectors([p.chunk_id for p in state.passages])
         self.scorer.cache.put(stored)
         state.mentions = self.scorer.analyse(state.standalone, state.passages)
-        if self.settings.sentence_vectors == "ask":
-            self._keep_sentence_vectors(state.passages, stored)
+        if self.settings.sentence_vectors == "ask":  # the analysis embedded them: store what it cached
+            self._keep_sentence_vectors(state.passages, stored, lambda texts: self.scorer.cache.get(texts).tolist())
         state.analysis = state.mentions.only(answering(state.standalone, state.mentions.sentences))
         state.sentences = self.scorer.rank(state.analysis)
         state.timings["evidence"] = _ms(t)
         return state
 
-    def _keep_sentence_vectors(self, passages: list[Passage], stored: dict) -> None:
-        """Store the sentence vectors this ask embedded, so the next ask on these passages reuses them."""
+    def _keep_sentence_vectors(
+        self, passages: list[Passage], stored: dict, embed: Callable[[list[str]], list[list[float]]]
+    ) -> int:
+        """Store the sentence vectors of the passages that have none stored yet, so the next ask on them
+        reuses them; `embed` is called once per passage. Returns how many sentences were stored."""
+        kept = 0
         for passage in passages:
             sentences = passage_sentences(passage)
             if sentences and not any(s in stored for s in sentences):
-                vectors = self.scorer.cache.get(sentences)
-                self.store.keep_sentences(passage, list(zip(sentences, vectors.tolist(), strict=True)))
+                self.store.keep_sentences(passage, list(zip(sentences, embed(sentences), strict=True)))
+                kept += len(sentences)
+        return kept
 
     def _gate(self, state: AskState) -> AskState:
         t = time.perf_counter()

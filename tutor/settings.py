@@ -150,6 +150,11 @@ class Settings(BaseSettings):
         60, ge=0, le=100_000, description="Asks per minute per client address (`429` with `Retry-After`); 0 = off."
     )
     reranker: str = Field("", description="Cross-encoder path or id for reranking; empty = off.")
+    fusion: Literal["scores", "rank"] = Field(
+        "scores",
+        description="How the dense and BM25 rankings are fused: `scores` (each ranking's scores standardised "
+        "and added: the surer ranking counts more, question by question) or `rank` (reciprocal rank fusion).",
+    )
     top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (),

@@ -28,6 +28,7 @@ from tutor.serve.admission import AskPool
 from tutor.serve.api import create_api
 from tutor.serve.feedback import FeedbackStore, adopt_legacy_file
 from tutor.serve.live import LiveIndex
+from tutor.serve.opening import LessonOpener
 from tutor.serve.origins import OriginPolicy
 from tutor.serve.questions import QuestionLog
 from tutor.serve.starters import StarterQuestions
@@ -125,11 +126,25 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
         steps = (("lesson sync", synced.is_set()), ("model", warm.is_set()), ("chat UI", chat.ready))
         return [name for name, done in steps if not done]
 
-    live = LiveIndex(tutor, on_change=starters.forget)
+    opener = LessonOpener(tutor)
+
+    def lessons_changed() -> None:
+        starters.forget()
+        opener.forget()
+
+    live = LiveIndex(tutor, on_change=lessons_changed)
     api = create_api(
-        tutor, feedback, starters, pool=pool, origins=policy, warming=warming, live=live, questions=questions
+        tutor,
+        feedback,
+        starters,
+        pool=pool,
+        origins=policy,
+        warming=warming,
+        live=live,
+        questions=questions,
+        opener=opener,
     )
-    api.include_router(widget_routes(tutor, policy))
+    api.include_router(widget_routes(tutor, policy, opener))
     # Mounted last so /healthz, /api/* and /docs are matched before the UI's catch-all "/".
     api.mount("/", chat)
     api.state.tutor = tutor
@@ -172,6 +187,7 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
             chat.stop()
             await ui_task
             await run_in_threadpool(starters.close)
+            opener.close()
             pool.close()
 
     api.router.lifespan_context = lifespan

@@ -1,7 +1,8 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 over the same chunks, fused by reciprocal rank.
+"""Hybrid retrieval: dense (Chroma) and BM25 over the same chunks, fused question by question.
 
-Dense finds paraphrases, BM25 finds the exact terms a learner copies from the lesson; fusing ranks (not
-scores) needs no tuning between the two. A cross-encoder reranks the fused list when one is configured.
+Dense finds paraphrases, BM25 finds the exact terms a learner copies from the lesson; `fusion` weighs the
+two by how clearly each one's leaders stand out for this question. A cross-encoder reranks the fused list
+when one is configured.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tutor.answer import Passage
+from tutor.retrieve.fusion import Ranking, fuse
 from tutor.retrieve.lexical import LexicalIndex
 from tutor.store.chroma import LessonStore
 from tutor.store.vectors import vector_cache
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60
 KEPT_SCOPES = 256  # BM25 indexes kept, least recently asked dropped first: a catalog has thousands of lessons
 
 
@@ -49,6 +50,7 @@ class ScopeIndex:
     vectors: np.ndarray | None = None  # rows in `lexical.passages` order
 
     def nearest(self, query: list[float], k: int) -> list[Passage]:
+        """The `k` chunks nearest the query vector, `score` their cosine."""
         if self.vectors is None or not len(self.vectors):
             return []
         sims = self.vectors @ np.asarray(query, dtype=np.float32)
@@ -57,10 +59,13 @@ class ScopeIndex:
 
 
 class HybridRetriever:
-    def __init__(self, store: LessonStore, top_k: int = 6, reranker: str = "", candidates: int = 30) -> None:
+    def __init__(
+        self, store: LessonStore, top_k: int = 6, reranker: str = "", candidates: int = 30, fusion: str = "scores"
+    ) -> None:
         self.store = store
         self.top_k = top_k
         self.candidates = candidates
+        self.fusion = fusion
         self._reranker_id = reranker
         self._reranker = None
         self._bm25: OrderedDict[Scope, ScopeIndex] = OrderedDict()
@@ -80,25 +85,29 @@ class HybridRetriever:
         evidence analysis that follows reuses its vector instead of embedding it again."""
         k = k or self.top_k
         depth = max(self.candidates, k)
-        fused = self._fuse(list(self.rankings(question, scope, depth)))
+        fused = fuse(list(self.rankings(question, scope, depth)), method=self.fusion)
         if self._reranker_id and fused:
             fused = self._rerank(question, fused[:depth])
         return fused[:k]
 
-    def rankings(self, question: str, scope: Scope, depth: int) -> tuple[list[Passage], list[Passage]]:
-        """The two rankings that are fused, `depth` deep each: dense (cosine) and BM25."""
+    def rankings(self, question: str, scope: Scope, depth: int) -> tuple[Ranking, Ranking]:
+        """The two rankings that are fused, `depth` deep each: dense (by cosine) and BM25."""
         query_vector = vector_cache(self.store.embedder).get([question])[0].tolist()
         index = self._index(scope)
         if index.vectors is not None:
             dense = index.nearest(query_vector, depth)
         else:
             dense = self.store.search(query_vector, depth, scope.where)
-        return dense, index.lexical.search(question, depth)
+        return Ranking(dense, [p.score for p in dense]), index.lexical.search(question, depth)
 
     def prewarm(self, scope: Scope = Scope()) -> None:
         """Build a scope's BM25 index now (the server does this for the whole catalog in the background, so
         the first catalog-wide question does not pay for reading every chunk)."""
         self._index(scope)
+
+    def passages(self, scope: Scope) -> list[Passage]:
+        """The scope's chunks as its index holds them (lesson order for a lesson), the index built if needed."""
+        return list(self._index(scope).lexical.passages)
 
     def _index(self, scope: Scope) -> ScopeIndex:
         """The scope's index, built on its first question and kept until the lessons change. A lesson scope
@@ -129,20 +138,6 @@ class HybridRetriever:
             matrix = np.asarray(vectors, dtype=np.float32) if passages else np.zeros((0, 1), dtype=np.float32)
             return ScopeIndex(LexicalIndex(passages), matrix)
         return ScopeIndex(LexicalIndex(self.store.passages(scope.where)))
-
-    @staticmethod
-    def _fuse(rankings: list[list[Passage]], weights: tuple[float, ...] | None = None) -> list[Passage]:
-        """Reciprocal rank fusion, each ranking counted with its weight (1 by default); each passage keeps
-        its dense cosine (0 if only BM25 found it)."""
-        fused: dict[str, float] = {}
-        by_id: dict[str, Passage] = {}
-        for ranking, weight in zip(rankings, weights or (1.0,) * len(rankings), strict=True):
-            for rank, passage in enumerate(ranking):
-                fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + weight / (RRF_K + rank + 1)
-                if passage.chunk_id not in by_id or passage.score > by_id[passage.chunk_id].score:
-                    by_id[passage.chunk_id] = passage
-        order = sorted(fused, key=lambda cid: -fused[cid])
-        return [by_id[cid] for cid in order]
 
     def _rerank(self, question: str, passages: list[Passage]) -> list[Passage]:
         with self._rerank_lock:

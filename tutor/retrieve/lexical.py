@@ -13,6 +13,7 @@ import bm25s
 import numpy as np
 
 from tutor.answer import Passage
+from tutor.retrieve.fusion import Ranking
 from tutor.text import terms
 
 # bm25s sets its own logger to DEBUG on import, which would print a line per index built.
@@ -28,13 +29,14 @@ class LexicalIndex:
             self._bm25 = bm25s.BM25()
             self._bm25.index(corpus, show_progress=False)
 
-    def search(self, question: str, depth: int) -> list[Passage]:
-        """The `depth` best passages that share at least one term with the question, best first."""
+    def search(self, question: str, depth: int) -> Ranking:
+        """The `depth` best passages that share at least one term with the question, best first, with their
+        BM25 scores."""
         query = terms(question)
+        depth = min(depth, len(self.passages))
         if self._bm25 is None or not query:
-            return []
+            return Ranking(unlisted=0.0, depth=depth)
         scores = self._bm25.get_scores(query)
-        depth = min(depth, len(scores))
         top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
-        ranked = sorted(top.tolist(), key=lambda i: (-scores[i], i))
-        return [self.passages[i] for i in ranked if scores[i] > 0]
+        ranked = [i for i in sorted(top.tolist(), key=lambda i: (-scores[i], i)) if scores[i] > 0]
+        return Ranking([self.passages[i] for i in ranked], [float(scores[i]) for i in ranked], 0.0, depth)

@@ -9,6 +9,8 @@ listings.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import logging
 import secrets
@@ -30,6 +32,7 @@ from tutor.serve.admin import ADMIN_PREFIX, admin_routes
 from tutor.serve.admission import Admission, AskPool
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.live import LiveIndex
+from tutor.serve.opening import LessonOpener
 from tutor.serve.origins import OriginPolicy
 from tutor.serve.questions import QuestionLog
 from tutor.serve.starters import StarterQuestions
@@ -91,6 +94,12 @@ class Starters(BaseModel):
     questions: list[str]
 
 
+class LessonOpened(BaseModel):
+    lesson_id: str
+    sentences_embedded: int = Field(description="sentences embedded now (0: the lesson was ready already)")
+    seconds: float = Field(description="how long preparing the lesson took")
+
+
 class Health(BaseModel):
     status: Literal["ok", "starting", "degraded"]
     lessons: int
@@ -123,9 +132,12 @@ def create_api(
     warming: Callable[[], list[str]] = list,
     live: LiveIndex | None = None,
     questions: QuestionLog | None = None,
+    opener: LessonOpener | None = None,
 ) -> FastAPI:
     """The API app; `pool` (default: sized by the tutor's settings) runs and bounds the asks; `warming`
-    names what the server is still loading in the background (reported by /healthz as "starting")."""
+    names what the server is still loading in the background (reported by /healthz as "starting");
+    `opener` prepares lessons as they are opened (default: one of its own)."""
+    opener = opener or LessonOpener(tutor)
     pool = pool or AskPool.for_settings(tutor.settings, uses_llm=tutor.backend.uses_llm)
     policy = origins if origins is not None else OriginPolicy.of(tutor.settings.allowed_origins)
     api = FastAPI(
@@ -205,6 +217,22 @@ def create_api(
         await require_lesson(lesson_id)
         questions = await run_in_threadpool(starters.for_lesson, lesson_id, n) if starters else []
         return Starters(lesson_id=lesson_id, questions=questions)
+
+    @api.post(
+        "/api/lessons/{lesson_id}/open",
+        response_model=LessonOpened,
+        tags=["lessons"],
+        responses={404: {"description": "unknown lesson"}},
+    )
+    async def open_lesson(lesson_id: str) -> LessonOpened:
+        """Get a lesson ready for its first question (call it when a learner opens the lesson; the widget
+        does): answers when it is ready, and at once when it was already. Asks never need it first."""
+        await require_lesson(lesson_id)
+        try:
+            opened = await asyncio.wrap_future(opener.open(lesson_id))
+        except Exception as exc:
+            raise HTTPException(*public_error(exc)) from exc
+        return LessonOpened(**dataclasses.asdict(opened))
 
     @api.post(
         "/api/ask",

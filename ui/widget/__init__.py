@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tutor.serve.opening import LessonOpener
 from tutor.serve.origins import OriginPolicy, is_origin
 from ui.widget.demo import demo_index, demo_lesson
 
@@ -47,8 +48,9 @@ def embed_csp(policy: OriginPolicy) -> str:
     )
 
 
-def widget_routes(tutor: Any, policy: OriginPolicy) -> APIRouter:
-    """The routes; `tutor` needs only `lesson(id)` and `lessons()`."""
+def widget_routes(tutor: Any, policy: OriginPolicy, opener: LessonOpener | None = None) -> APIRouter:
+    """The routes; `tutor` needs only `lesson(id)` and `lessons()`. With an `opener`, serving a lesson's
+    chat starts getting that lesson ready for its first question while the learner types it."""
     router = APIRouter()
     plain = {"X-Content-Type-Options": "nosniff"}
 
@@ -76,6 +78,8 @@ def widget_routes(tutor: Any, policy: OriginPolicy) -> APIRouter:
             reason = f"unknown lesson {lesson!r}" if lesson else "the embed needs ?lesson=LESSON_ID"
             page = f"<!doctype html><meta charset=utf-8><title>Lesson tutor</title><p>{html.escape(reason)}</p>"
             return HTMLResponse(page, status_code=404, headers=headers)
+        if opener is not None:
+            opener.open(record.id)
         # Messages go only to the page that framed the chat, and only when that page may embed it.
         parent = parent if is_origin(parent) and policy.allows(parent) else ""
         source = record.source if record.source.startswith(("https://", "http://")) else ""
