@@ -92,3 +92,43 @@ def test_a_chroma_server_outage_is_reported_and_recovers_by_itself(tmp_path, see
         store.lessons()  # gone mid-run
     with chroma_process(data, port):
         assert store.count() == 4 and len(store.search([1.0] + [0.0] * 63, 3)) == 3
+
+
+def test_lessons_replaced_together_keep_no_stale_rows_and_leave_others_alone(tmp_path, seed_corpus):
+    """`replace_lessons` writes a group of lessons in a few calls; shrinking one lesson drops only its
+    leftover chunks and sentences."""
+    from tutor.ingest.chunking import chunk_lesson
+    from tutor.ingest.index import chunk_sentences
+    from tutor.ingest.lessons import find_lesson_files, load_lesson
+    from tutor.store.chroma import IndexedLesson
+
+    embedder = HashingEmbedder()
+    store = LessonStore(connect(tmp_path / "home"), embedder)
+
+    def indexed(path: Path, keep: int | None = None) -> IndexedLesson:
+        lesson = load_lesson(path, seed_corpus)
+        chunks = chunk_lesson(lesson, embedder.count_tokens, 48)[:keep]
+        sentences = [(c.id, s) for c in chunks for s in chunk_sentences(c)]
+        vectors = embedder.embed_batch([s for _, s in sentences])
+        return IndexedLesson(
+            lesson,
+            chunks,
+            embedder.embed_batch([c.text for c in chunks]),
+            "h",
+            str(path),
+            [(chunk_id, text, v) for (chunk_id, text), v in zip(sentences, vectors, strict=True)],
+        )
+
+    first, second = sorted(find_lesson_files([seed_corpus]))[:2]
+    full = [indexed(first), indexed(second)]
+    assert len(full[0].chunks) > 1
+    store.replace_lessons(full)
+    second_ids = sorted(store.chunks.get(where={"lesson_id": full[1].lesson.id}, include=[])["ids"])
+    assert second_ids == sorted(c.id for c in full[1].chunks)
+    shrunk = indexed(first, keep=1)
+    store.replace_lessons([shrunk, indexed(second)])
+    assert store.chunks.get(where={"lesson_id": shrunk.lesson.id}, include=[])["ids"] == [shrunk.chunks[0].id]
+    kept = store.sentence_rows.get(where={"lesson_id": shrunk.lesson.id}, include=["metadatas"])["metadatas"]
+    assert kept and {m["chunk_id"] for m in kept} == {shrunk.chunks[0].id}
+    assert sorted(store.chunks.get(where={"lesson_id": full[1].lesson.id}, include=[])["ids"]) == second_ids
+    assert store.lesson(shrunk.lesson.id).chunks == 1

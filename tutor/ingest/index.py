@@ -26,7 +26,7 @@ from tutor.ingest.lessons import (
     find_lesson_files,
     load_lesson,
 )
-from tutor.store.chroma import LessonRecord, LessonStore
+from tutor.store.chroma import IndexedLesson, LessonRecord, LessonStore
 
 log = logging.getLogger(__name__)
 
@@ -186,12 +186,14 @@ def _embed_and_store(
             ]
             said_vectors = embedder.embed_batch([s for rows in said for _, s in rows], batch_size)
             offset = said_offset = 0
+            indexed = []
             for (lesson, chunks, index_hash, path), rows in zip(group, said, strict=True):
                 sentences = [(chunk_id, text, said_vectors[said_offset + j]) for j, (chunk_id, text) in enumerate(rows)]
                 chunk_vectors = vectors[offset : offset + len(chunks)]
-                store.replace_lesson(lesson, chunks, chunk_vectors, index_hash, path, sentences)
+                indexed.append(IndexedLesson(lesson, chunks, chunk_vectors, index_hash, path, sentences))
                 offset += len(chunks)
                 said_offset += len(rows)
+            store.replace_lessons(indexed)  # the group's rows in a few writes, not a few per lesson
             done += len(texts)
             bar.update(len(texts))
             log.info("embedded %d/%d chunks", done, total)

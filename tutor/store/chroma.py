@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -200,52 +200,35 @@ class LessonStore:
         path: str,
         sentences: list[tuple[str, str, list[float]]] = (),
     ) -> None:
-        """Swap a lesson's chunks for new ones: no stale or duplicate chunks survive a re-index. New rows are
-        written over the old ones before the leftovers are deleted, so an ask meanwhile (a server re-indexing
-        while it serves) reads the old or the new lesson, never an empty one.
+        """Swap one lesson's chunks for new ones (see `replace_lessons`)."""
+        self.replace_lessons([IndexedLesson(lesson, chunks, vectors, index_hash, path, list(sentences))])
 
-        `sentences` are (chunk id, sentence as read in context, vector): the evidence scorer's embeddings,
-        made once here so an ask does not embed the lesson's sentences again."""
-        old_chunks = set(self.chunks.get(where={"lesson_id": lesson.id}, include=[])["ids"])
-        old_sentences = set(self.sentence_rows.get(where={"lesson_id": lesson.id}, include=[])["ids"])
-        sentence_ids = [f"{chunk_id}@{i}" for i, (chunk_id, _, _) in enumerate(sentences)]
-        for i in range(0, len(sentences), _WRITE_BATCH):
-            part = sentences[i : i + _WRITE_BATCH]
-            self.sentence_rows.upsert(
-                ids=sentence_ids[i : i + _WRITE_BATCH],
-                embeddings=[vector for _, _, vector in part],
-                documents=[text for _, text, _ in part],
-                metadatas=[{"lesson_id": lesson.id, "chunk_id": chunk_id} for chunk_id, _, _ in part],
-            )
-        for i in range(0, len(chunks), _WRITE_BATCH):
-            part = chunks[i : i + _WRITE_BATCH]
-            self.chunks.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors[i : i + _WRITE_BATCH],
-                documents=[c.text for c in part],
-                metadatas=[c.metadata for c in part],
-            )
-        self.lesson_rows.upsert(
-            ids=[lesson.id],
-            embeddings=[_mean_vector(vectors)],
-            documents=[lesson.text],
-            metadatas=[
-                {
-                    "title": lesson.title,
-                    "course": lesson.course,
-                    "chunks": len(chunks),
-                    "index_hash": index_hash,
-                    "path": path,
-                    "source": lesson.source,
-                    "order": lesson.order,
-                    "root": lesson.root,
-                    "course_description": lesson.course_description,
-                    "sections": json.dumps([[s.level, s.title, s.start, s.end, list(s.path)] for s in lesson.sections]),
-                }
-            ],
+    def replace_lessons(self, lessons: list[IndexedLesson]) -> None:
+        """Swap these lessons' chunks for new ones: no stale or duplicate chunks survive a re-index. New rows
+        are written over the old ones before the leftovers are deleted, so an ask meanwhile (a server
+        re-indexing while it serves) reads the old or the new lesson, never an empty one. The rows of all
+        the lessons go in together, up to `_WRITE_BATCH` a call: a write per lesson of a few dozen rows cost
+        a catalog's ingest more than twice the time."""
+        if not lessons:
+            return
+        ids = [item.lesson.id for item in lessons]
+        where = {"lesson_id": ids[0]} if len(ids) == 1 else {"lesson_id": {"$in": ids}}
+        old_chunks = set(self.chunks.get(where=where, include=[])["ids"])
+        old_sentences = set(self.sentence_rows.get(where=where, include=[])["ids"])
+        sentence_rows = [
+            (f"{chunk_id}@{i}", text, vector, {"lesson_id": item.lesson.id, "chunk_id": chunk_id})
+            for item in lessons
+            for i, (chunk_id, text, vector) in enumerate(item.sentences)
+        ]
+        _write(self.sentence_rows, sentence_rows)
+        _write(
+            self.chunks,
+            [(c.id, c.text, v, c.metadata) for item in lessons for c, v in zip(item.chunks, item.vectors, strict=True)],
         )
-        stale_chunks = old_chunks - {c.id for c in chunks}
-        stale_sentences = old_sentences - set(sentence_ids)
+        lesson_rows = [(i.lesson.id, i.lesson.text, _mean_vector(i.vectors), _lesson_metadata(i)) for i in lessons]
+        _write(self.lesson_rows, lesson_rows)
+        stale_chunks = old_chunks - {c.id for item in lessons for c in item.chunks}
+        stale_sentences = old_sentences - {row[0] for row in sentence_rows}
         if stale_chunks:
             self.chunks.delete(ids=sorted(stale_chunks))
         if stale_sentences:
@@ -385,6 +368,47 @@ def _paged_get(collection: Any, **query: Any) -> dict[str, list]:
         if len(rows["ids"]) < _READ_PAGE:
             return out
         offset += _READ_PAGE
+
+
+@dataclass(frozen=True)
+class IndexedLesson:
+    """One lesson as it is written to the index: its chunks with their vectors, and the sentence vectors
+    (chunk id, sentence as read in context, vector) the evidence scorer reads, made once at ingest."""
+
+    lesson: Lesson
+    chunks: list[Chunk]
+    vectors: list[list[float]]
+    index_hash: str
+    path: str
+    sentences: list[tuple[str, str, list[float]]] = field(default_factory=list)
+
+
+def _write(collection: Any, rows: list[tuple[str, str, list[float], dict]]) -> None:
+    """Upsert (id, document, vector, metadata) rows, `_WRITE_BATCH` a call."""
+    for i in range(0, len(rows), _WRITE_BATCH):
+        part = rows[i : i + _WRITE_BATCH]
+        collection.upsert(
+            ids=[row[0] for row in part],
+            documents=[row[1] for row in part],
+            embeddings=[row[2] for row in part],
+            metadatas=[row[3] for row in part],
+        )
+
+
+def _lesson_metadata(item: IndexedLesson) -> dict[str, Any]:
+    lesson = item.lesson
+    return {
+        "title": lesson.title,
+        "course": lesson.course,
+        "chunks": len(item.chunks),
+        "index_hash": item.index_hash,
+        "path": item.path,
+        "source": lesson.source,
+        "order": lesson.order,
+        "root": lesson.root,
+        "course_description": lesson.course_description,
+        "sections": json.dumps([[s.level, s.title, s.start, s.end, list(s.path)] for s in lesson.sections]),
+    }
 
 
 def _mean_vector(vectors: list[list[float]]) -> list[float]:
