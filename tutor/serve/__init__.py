@@ -1,2 +1,2 @@
 """Serve: the HTTP API, who may call or embed it (allowed origins), and what it keeps (feedback) or prepares
-(starter questions)."""
+(starter questions, lessons as they are opened)."""
