@@ -75,3 +75,29 @@ def test_serving_a_lessons_chat_starts_preparing_that_lesson(tmp_path):
         assert tutor.calls == ["markup"]  # an unknown lesson starts nothing
     finally:
         opener.close()
+
+
+def test_opens_beyond_the_queue_bound_are_refused_and_the_chat_still_serves(tmp_path):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from tutor.errors import OverloadedError
+
+    tutor = _Opening()
+    tutor.release.clear()
+    opener = LessonOpener(tutor, max_waiting=2)
+    try:
+        held = [opener.open("a"), opener.open("b")]
+        with pytest.raises(OverloadedError, match="2 lessons are being prepared"):
+            opener.open("c")
+        assert opener.open("a") is held[0]  # one already queued is still answered
+        api = FastAPI()
+        api.include_router(widget_routes(_Lessons(HOSTILE), OriginPolicy.of(()), opener))
+        with TestClient(api) as client:
+            assert client.get("/embed", params={"lesson": "markup"}).status_code == 200
+        tutor.release.set()
+        assert [f.result(10).lesson_id for f in held] == ["a", "b"]
+        assert opener.open("c").result(10).lesson_id == "c"
+    finally:
+        tutor.release.set()
+        opener.close()

@@ -222,14 +222,14 @@ def create_api(
         "/api/lessons/{lesson_id}/open",
         response_model=LessonOpened,
         tags=["lessons"],
-        responses={404: {"description": "unknown lesson"}},
+        responses={404: {"description": "unknown lesson"}, 503: {"description": "too many lessons being prepared"}},
     )
     async def open_lesson(lesson_id: str) -> LessonOpened:
         """Get a lesson ready for its first question (call it when a learner opens the lesson; the widget
         does): answers when it is ready, and at once when it was already. Asks never need it first."""
         await require_lesson(lesson_id)
         try:
-            opened = await asyncio.wrap_future(opener.open(lesson_id))
+            opened = await asyncio.wrap_future(opener.open(lesson_id))  # OverloadedError: a 503 with the reason
         except Exception as exc:
             raise HTTPException(*public_error(exc)) from exc
         return LessonOpened(**dataclasses.asdict(opened))

@@ -16,6 +16,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from tutor.errors import OverloadedError
 from tutor.pipeline import Tutor
 
 log = logging.getLogger(__name__)
@@ -30,18 +31,25 @@ class Opened:
     seconds: float
 
 
+MAX_WAITING = 16  # lessons queued for preparation at most: a flood of opens must not queue the catalog
+
+
 class LessonOpener:
-    def __init__(self, tutor: Tutor) -> None:
+    def __init__(self, tutor: Tutor, max_waiting: int = MAX_WAITING) -> None:
         self.tutor = tutor
+        self.max_waiting = max_waiting
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-lesson")
         self._opened: dict[str, Future[Opened]] = {}
         self._lock = threading.Lock()
 
     def open(self, lesson_id: str) -> Future[Opened]:
-        """The lesson's preparation: started now, or the one already under way or done."""
+        """The lesson's preparation: started now, or the one already under way or done. With `max_waiting`
+        lessons already queued, `OverloadedError` (its first question then does the work itself)."""
         with self._lock:
             future = self._opened.get(lesson_id)
             if future is None or (future.done() and future.exception() is not None):
+                if sum(not f.done() for f in self._opened.values()) >= self.max_waiting:
+                    raise OverloadedError(f"{self.max_waiting} lessons are being prepared; try again shortly")
                 future = self._opened[lesson_id] = self._worker.submit(self._prepare, lesson_id)
             return future
 
