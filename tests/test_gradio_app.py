@@ -657,6 +657,30 @@ def test_starter_buttons_show_verified_questions_and_hide_the_rest() -> None:
     assert [(b.value, b.visible) for b in buttons] == [("What is chlorophyll?", True)] + [("", False)] * 2
 
 
+class RecordingOpener:
+    def __init__(self, overloaded: bool = False) -> None:
+        self.opened: list[str] = []
+        self.overloaded = overloaded
+
+    def open(self, lesson_id: str) -> None:
+        if self.overloaded:
+            from tutor.errors import OverloadedError
+
+            raise OverloadedError("busy")
+        self.opened.append(lesson_id)
+
+
+def test_picking_a_lesson_starts_preparing_it_and_a_busy_opener_changes_nothing() -> None:
+    opener = RecordingOpener()
+    chat = TutorChat(FakeTutor(), FixedStarters(["Q?"]), None, opener)  # type: ignore[arg-type]
+    chat.starter_buttons("lesson-a")
+    chat.starter_buttons(ALL_LESSONS)
+    assert opener.opened == ["lesson-a"]
+    busy = TutorChat(FakeTutor(), FixedStarters(["Q?"]), None, RecordingOpener(overloaded=True))  # type: ignore[arg-type]
+    label, *buttons = busy.starter_buttons("lesson-a")
+    assert label.visible is True and buttons[0].value == "Q?"
+
+
 @pytest.mark.parametrize(
     ("starters", "lesson_id"),
     [(FailingStarters(), "lesson-a"), (None, "lesson-a"), (FixedStarters(["Q?"]), ALL_LESSONS)],

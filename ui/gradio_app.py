@@ -8,6 +8,7 @@ answer, a refusal and a failure each look like what they are.
 (No `from __future__ import annotations` here: Gradio reads the `chat` API's real type hints.)
 """
 
+import contextlib
 import html
 import logging
 import re
@@ -18,9 +19,10 @@ from typing import Any
 import gradio as gr
 
 from tutor.answer import Answer
-from tutor.errors import StoreUnavailableError, UnknownLessonError, public_error
+from tutor.errors import OverloadedError, StoreUnavailableError, UnknownLessonError, public_error
 from tutor.pipeline import Tutor
 from tutor.serve.feedback import FeedbackStore
+from tutor.serve.opening import LessonOpener
 from tutor.serve.starters import StarterQuestions
 from tutor.store.chroma import LessonRecord
 
@@ -196,10 +198,12 @@ class TutorChat:
         tutor: Tutor,
         starters: StarterQuestions | None,
         feedback: FeedbackStore,
+        opener: LessonOpener | None = None,
     ) -> None:
         self.tutor = tutor
         self.starters = starters
         self.feedback = feedback
+        self.opener = opener
 
     # Lessons and courses ---------------------------------------------------------------------------
     def catalog(self) -> list[LessonRecord]:
@@ -258,6 +262,9 @@ class TutorChat:
     def starter_buttons(self, lesson_id: str | None) -> list:
         """Verified starter questions as buttons (hidden while none are known)."""
         questions: list[str] = []
+        if self.opener is not None and lesson_id and lesson_id != ALL_LESSONS:
+            with contextlib.suppress(OverloadedError):  # prepared in the background, as the widget's lessons are
+                self.opener.open(lesson_id)
         if self.starters is not None and lesson_id and lesson_id != ALL_LESSONS:
             try:
                 questions = self.starters.for_lesson(lesson_id, N_STARTERS)
@@ -413,9 +420,11 @@ def build_ui(
     tutor: Tutor,
     starters: StarterQuestions | None,
     feedback: FeedbackStore,
+    opener: LessonOpener | None = None,
 ) -> gr.Blocks:
-    """The Blocks app. Theme and CSS are applied when mounting (`THEME`, `CSS`; see `ui.server`)."""
-    app = TutorChat(tutor, starters, feedback)
+    """The Blocks app. Theme and CSS are applied when mounting (`THEME`, `CSS`; see `ui.server`); with an
+    `opener`, a lesson picked is prepared for its first question while the learner types it."""
+    app = TutorChat(tutor, starters, feedback, opener)
     # Start on the first lesson so the page is usable before `on_load` (which honours ?lesson=) has run.
     first = next(iter(app.catalog()), None)
     first_course = first.course if first else None

@@ -113,7 +113,7 @@ def create_app(settings: Settings, url: str = "", watch: bool = False) -> FastAP
 
         from ui.gradio_app import CSS, THEME, build_ui
 
-        blocks = build_ui(tutor, starters, feedback)
+        blocks = build_ui(tutor, starters, feedback, opener)
         # Gradio runs one chat at a time per event unless told otherwise; the tutor itself is safe to share.
         blocks.queue(default_concurrency_limit=pool.workers, max_size=settings.max_pending)
         host = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
