@@ -658,27 +658,28 @@ def test_starter_buttons_show_verified_questions_and_hide_the_rest() -> None:
 
 
 class RecordingOpener:
-    def __init__(self, overloaded: bool = False) -> None:
+    def __init__(self) -> None:
         self.opened: list[str] = []
-        self.overloaded = overloaded
 
-    def open(self, lesson_id: str) -> None:
-        if self.overloaded:
-            from tutor.errors import OverloadedError
-
-            raise OverloadedError("busy")
+    def start(self, lesson_id: str) -> None:
         self.opened.append(lesson_id)
 
 
 def test_picking_a_lesson_starts_preparing_it_and_a_busy_opener_changes_nothing() -> None:
+    from tutor.serve.opening import LessonOpener
+
     opener = RecordingOpener()
     chat = TutorChat(FakeTutor(), FixedStarters(["Q?"]), None, opener)  # type: ignore[arg-type]
     chat.starter_buttons("lesson-a")
     chat.starter_buttons(ALL_LESSONS)
     assert opener.opened == ["lesson-a"]
-    busy = TutorChat(FakeTutor(), FixedStarters(["Q?"]), None, RecordingOpener(overloaded=True))  # type: ignore[arg-type]
-    label, *buttons = busy.starter_buttons("lesson-a")
-    assert label.visible is True and buttons[0].value == "Q?"
+    full = LessonOpener(FakeTutor(), max_waiting=0)  # type: ignore[arg-type]  # every open is refused
+    try:
+        busy = TutorChat(FakeTutor(), FixedStarters(["Q?"]), None, full)  # type: ignore[arg-type]
+        label, *buttons = busy.starter_buttons("lesson-a")
+        assert label.visible is True and buttons[0].value == "Q?"
+    finally:
+        full.close()
 
 
 @pytest.mark.parametrize(

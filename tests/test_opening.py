@@ -90,6 +90,7 @@ def test_opens_beyond_the_queue_bound_are_refused_and_the_chat_still_serves(tmp_
         held = [opener.open("a"), opener.open("b")]
         with pytest.raises(OverloadedError, match="2 lessons are being prepared"):
             opener.open("c")
+        opener.start("c")  # for a page being served: refused quietly, nothing queued
         assert opener.open("a") is held[0]  # one already queued is still answered
         api = FastAPI()
         api.include_router(widget_routes(_Lessons(HOSTILE), OriginPolicy.of(()), opener))
@@ -97,6 +98,7 @@ def test_opens_beyond_the_queue_bound_are_refused_and_the_chat_still_serves(tmp_
             assert client.get("/embed", params={"lesson": "markup"}).status_code == 200
         tutor.release.set()
         assert [f.result(10).lesson_id for f in held] == ["a", "b"]
+        assert tutor.calls == ["a", "b"]
         assert opener.open("c").result(10).lesson_id == "c"
     finally:
         tutor.release.set()

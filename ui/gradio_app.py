@@ -8,7 +8,6 @@ answer, a refusal and a failure each look like what they are.
 (No `from __future__ import annotations` here: Gradio reads the `chat` API's real type hints.)
 """
 
-import contextlib
 import html
 import logging
 import re
@@ -19,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from tutor.answer import Answer
-from tutor.errors import OverloadedError, StoreUnavailableError, UnknownLessonError, public_error
+from tutor.errors import StoreUnavailableError, UnknownLessonError, public_error
 from tutor.pipeline import Tutor
 from tutor.serve.feedback import FeedbackStore
 from tutor.serve.opening import LessonOpener
@@ -263,8 +262,7 @@ class TutorChat:
         """Verified starter questions as buttons (hidden while none are known)."""
         questions: list[str] = []
         if self.opener is not None and lesson_id and lesson_id != ALL_LESSONS:
-            with contextlib.suppress(OverloadedError):  # prepared in the background, as the widget's lessons are
-                self.opener.open(lesson_id)
+            self.opener.start(lesson_id)  # prepared in the background, as the widget's lessons are
         if self.starters is not None and lesson_id and lesson_id != ALL_LESSONS:
             try:
                 questions = self.starters.for_lesson(lesson_id, N_STARTERS)

@@ -10,6 +10,7 @@ taking every core from the asks; a lesson opened again while (or after) it is pr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -52,6 +53,12 @@ class LessonOpener:
                     raise OverloadedError(f"{self.max_waiting} lessons are being prepared; try again shortly")
                 future = self._opened[lesson_id] = self._worker.submit(self._prepare, lesson_id)
             return future
+
+    def start(self, lesson_id: str) -> None:
+        """Start preparing the lesson and return at once; with the queue full, leave it to its first question
+        (for callers that serve a page and must not fail it: the widget's chat, the chat page)."""
+        with contextlib.suppress(OverloadedError):
+            self.open(lesson_id)
 
     def forget(self) -> None:
         """The lessons changed: a lesson opened next is prepared again (its changed passages embedded)."""

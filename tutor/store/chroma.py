@@ -237,14 +237,9 @@ class LessonStore:
     def keep_sentences(self, passage: Passage, sentences: list[tuple[str, list[float]]]) -> None:
         """Sentence vectors an ask embedded (`sentence_vectors = "ask"`), one row per sentence of the chunk;
         an upsert, so two asks storing the same passage at once write one copy."""
-        if not sentences:
-            return
-        self.sentence_rows.upsert(
-            ids=[f"{passage.chunk_id}@{j}" for j in range(len(sentences))],
-            embeddings=[vector for _, vector in sentences],
-            documents=[text for text, _ in sentences],
-            metadatas=[{"lesson_id": passage.lesson_id, "chunk_id": passage.chunk_id}] * len(sentences),
-        )
+        where = {"lesson_id": passage.lesson_id, "chunk_id": passage.chunk_id}
+        rows = [(f"{passage.chunk_id}@{j}", text, vector, where) for j, (text, vector) in enumerate(sentences)]
+        _write(self.sentence_rows, rows)
 
     def delete_lesson(self, lesson_id: str) -> None:
         self.chunks.delete(where={"lesson_id": lesson_id})

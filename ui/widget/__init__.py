@@ -8,7 +8,6 @@ allowed sites (`TUTOR_ALLOWED_ORIGINS`) frame the chat.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import re
 from functools import cache
@@ -20,7 +19,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tutor.errors import OverloadedError
 from tutor.serve.opening import LessonOpener
 from tutor.serve.origins import OriginPolicy, is_origin
 from ui.widget.demo import demo_index, demo_lesson
@@ -81,8 +79,7 @@ def widget_routes(tutor: Any, policy: OriginPolicy, opener: LessonOpener | None 
             page = f"<!doctype html><meta charset=utf-8><title>Lesson tutor</title><p>{html.escape(reason)}</p>"
             return HTMLResponse(page, status_code=404, headers=headers)
         if opener is not None:
-            with contextlib.suppress(OverloadedError):  # the first question then prepares what it reads
-                opener.open(record.id)
+            opener.start(record.id)
         # Messages go only to the page that framed the chat, and only when that page may embed it.
         parent = parent if is_origin(parent) and policy.allows(parent) else ""
         source = record.source if record.source.startswith(("https://", "http://")) else ""
