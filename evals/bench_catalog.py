@@ -138,14 +138,21 @@ def saved_full_ingest(work: Path) -> dict[str, Any] | None:
 def model_speed(env: dict[str, str]) -> dict[str, Any]:
     """The embedding model alone on the catalog's own chunks: tokens/s, and every indexed token's cost."""
     os.environ.update(env)
+    from tutor.ingest.index import embedding_text
     from tutor.settings import Settings
     from tutor.store.chroma import open_store
 
     settings = Settings.from_env()
     store = open_store(settings)
     embedder = store.embedder
-    rows = store.chunks.get(include=["documents"])["documents"]
+    passages = store.passages()
+    rows = [passage.text for passage in passages]
     tokens = sum(embedder.count_tokens(text) for text in rows)
+    # what ingest actually embeds: each chunk under its title and section (embedding_text)
+    embedded = sum(
+        embedder.count_tokens(embedding_text(_chunk(passage), embedder.count_tokens, embedder.max_tokens))
+        for passage in passages
+    )
     sample = rows[:: max(1, len(rows) // 512)][:512]
     sample_tokens = sum(embedder.count_tokens(t) for t in sample)
     embedder.embed_batch(sample[:32], settings.embed_batch)  # warm up
@@ -154,11 +161,22 @@ def model_speed(env: dict[str, str]) -> dict[str, Any]:
     rate = sample_tokens / (time.perf_counter() - t)
     return {
         "backend": type(embedder).__name__,
+        "precision": embedder.precision,
         "batch": settings.embed_batch or embedder.preferred_batch,
         "chunk_tokens": tokens,
+        "embedded_tokens": embedded,
         "tokens_per_s": round(rate),
         "floor_s": round(tokens / rate, 1),
+        "embedded_floor_s": round(embedded / rate, 1),
     }
+
+
+def _chunk(passage: Any) -> Any:
+    """A stored passage as the chunker's `Chunk` (what `embedding_text` reads)."""
+    from tutor.ingest.chunking import Chunk
+
+    p = passage
+    return Chunk(p.chunk_id, p.lesson_id, p.course, p.title, p.section, 0, p.start, p.end, p.text)
 
 
 def forget_asked_sentences(env: dict[str, str]) -> None:

@@ -95,9 +95,8 @@ def test_the_server_starts_degraded_without_its_chroma_server_and_recovers(tmp_p
 def lesson_rows(home: Path) -> dict[str, int]:
     """Per lesson: how many chunks the index holds, read by a fresh process (the index is on disk)."""
     script = (
-        "import json; from tutor.settings import Settings; from tutor.store.chroma import connect, LessonStore;"
-        "from tutor.store.embedder import load_embedder; s = Settings.from_env();"
-        "store = LessonStore(connect(s.home), load_embedder(s.embed_model));"
+        "import json; from tutor.settings import Settings; from tutor.store.chroma import open_store;"
+        "store = open_store(Settings.from_env(), lazy=True, scoped=False);"
         "rows = store.chunks.get(include=['metadatas']);"
         "ids = rows['ids']; assert len(ids) == len(set(ids));"
         "per = {}; [per.__setitem__(m['lesson_id'], per.get(m['lesson_id'], 0) + 1) for m in rows['metadatas']];"

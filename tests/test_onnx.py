@@ -12,9 +12,16 @@ from conftest import REPO, child_env
 
 from tutor.errors import BackendMisconfiguredError
 from tutor.settings import default_embed_model
-from tutor.store.embedder import load_embedder
+from tutor.store.embedder import LazyEmbedder, load_embedder
 from tutor.store.onnx import META_FILE, MODEL_FILE, OnnxEmbedder
-from tutor.store.onnx_export import MATCH_TOLERANCE, export_folder, onnx_embedder
+from tutor.store.onnx_export import (
+    INT8_MIN_COSINE,
+    MATCH_TOLERANCE,
+    export_folder,
+    int8_folder,
+    known_precision,
+    onnx_embedder,
+)
 from tutor.store.sentence_transformers import SentenceTransformerEmbedder
 
 TEXTS = [
@@ -100,3 +107,39 @@ def test_one_changed_lesson_is_embedded_without_torch(tmp_path, seed_corpus):
     again = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True)
     assert '"embedded": ' in again.stdout and '"embedded": 0' not in again.stdout, again.stdout[-2000:]
     assert "torch not loaded 0" in again.stdout, again.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_an_int8_copy_is_close_to_the_model_and_names_an_index_of_its_own(exported, tmp_path_factory):
+    model = default_embed_model()
+    exports = tmp_path_factory.getbasetemp() / "int8"
+    first = load_embedder(model, lazy=True, backend="auto", exports=exports, precision="int8")
+    assert isinstance(first, OnnxEmbedder)  # nothing settled yet: loaded now, to know which index it names
+    assert first.precision == "int8" and first.collection_slug == exported.collection_slug + "-int8"
+    assert known_precision(model, exports, "int8") == "int8" and known_precision(model, exports, "fp32") == "fp32"
+    copy = int8_folder(export_folder(model, exports))
+    made = (copy / MODEL_FILE).stat().st_mtime_ns
+    lazy = load_embedder(model, lazy=True, backend="auto", exports=exports, precision="int8")
+    assert isinstance(lazy, LazyEmbedder) and not lazy.loaded
+    assert lazy.collection_slug == first.collection_slug
+    vectors = np.asarray(lazy.embed_batch(TEXTS))
+    assert lazy.loaded and (copy / MODEL_FILE).stat().st_mtime_ns == made  # the copy is made once
+    original = np.asarray(exported.embed_batch(TEXTS))
+    cosines = (vectors * original).sum(axis=1)
+    assert cosines.min() >= INT8_MIN_COSINE and cosines.max() < 1 - 1e-6  # close to fp32, and not fp32 itself
+    assert [lazy.count_tokens(t) for t in TEXTS] == [exported.count_tokens(t) for t in TEXTS]
+    torch_lazy = load_embedder(model, lazy=True, backend="torch", exports=exports, precision="int8")
+    assert torch_lazy.collection_slug == exported.collection_slug  # torch has no int8 copy: fp32 vectors
+
+
+@pytest.mark.slow
+def test_an_int8_copy_that_failed_its_check_leaves_the_fp32_export_serving(exported, tmp_path_factory):
+    model = default_embed_model()
+    exports = tmp_path_factory.getbasetemp() / "int8-failed"
+    assert onnx_embedder(model, exports) is not None
+    copy = int8_folder(export_folder(model, exports))
+    copy.with_name(copy.name + ".failed").write_text("ExportError: the int8 copy's vectors stray (cosine 0.9)\n")
+    assert known_precision(model, exports, "int8") == "fp32"
+    lazy = load_embedder(model, lazy=True, backend="auto", exports=exports, precision="int8")
+    assert isinstance(lazy, LazyEmbedder) and lazy.collection_slug == exported.collection_slug
+    assert lazy.real.precision == "fp32" and not copy.exists()

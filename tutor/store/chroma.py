@@ -85,7 +85,11 @@ def open_store(
     only once something is embedded). `scoped`: read only the lessons of `TUTOR_CORPUS` when it is set
     (`tutor ingest` sees every lesson, to remove those whose files are gone)."""
     embedder = embedder or load_embedder(
-        settings.embed_model, lazy=lazy, backend=settings.embed_backend, exports=settings.model_cache
+        settings.embed_model,
+        lazy=lazy,
+        backend=settings.embed_backend,
+        exports=settings.model_cache,
+        precision=settings.embed_precision,
     )
     if settings.chroma_url:  # connect lazily: a server that is down now may be up at the next ask
         store = LessonStore(lambda: connect(settings.home, settings.chroma_url), embedder, server=settings.chroma_url)

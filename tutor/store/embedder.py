@@ -41,12 +41,14 @@ class Embedder(Embeddings, ABC):
         return None
 
     special_tokens: int = 0  # added to every text by the model (BERT's [CLS] and [SEP])
+    precision: str = "fp32"  # the weights' number format: an int8 copy's vectors are close, not equal
     preferred_batch: int = 4  # texts per model call that run fastest on CPU when the caller does not say
 
     @property
     def collection_slug(self) -> str:
-        """Model name + dimension, safe for a Chroma collection name: switching models never mixes vectors."""
-        return f"{model_slug(self.model_id)}-{self.dimension}d"
+        """Model name + dimension (+ precision when not fp32), safe for a Chroma collection name: switching
+        models, or an int8 copy of one, never mixes vectors in one index."""
+        return collection_slug(self.model_id, self.dimension, self.precision)
 
     def embed_batch(self, texts: list[str], batch_size: int = 0, progress: bool = False) -> list[list[float]]:
         """Vectors in input order; the backend batches texts of similar length together, `batch_size` at a
@@ -66,26 +68,47 @@ def model_slug(model_id: str) -> str:
     return re.sub(r"[^a-zA-Z0-9]+", "-", model_id.rstrip("/").split("/")[-1]).strip("-").lower()[:40]
 
 
+def collection_slug(model_id: str, dimension: int, precision: str = "fp32") -> str:
+    return f"{model_slug(model_id)}-{dimension}d" + ("" if precision == "fp32" else f"-{precision}")
+
+
 def load_embedder(
-    model: str, device: str = "cpu", lazy: bool = False, backend: str = "torch", exports: Path | None = None
+    model: str,
+    device: str = "cpu",
+    lazy: bool = False,
+    backend: str = "torch",
+    exports: Path | None = None,
+    precision: str = "fp32",
 ) -> Embedder:
     """The embedding model, from a local path or a hub id, on ONNX Runtime or sentence-transformers.
 
     `backend` "onnx" or "auto" runs a copy of the model exported into `exports` (made on first use), which
     loads in a fraction of a second; "auto" falls back to sentence-transformers where the model does not
-    export (or on a GPU), "onnx" says why it cannot. With `lazy`, a local model folder is only read for its
-    name, size and token limit, and the model itself loads on the first text to embed or count: `tutor
-    ingest` with nothing changed then never loads it."""
+    export (or on a GPU), "onnx" says why it cannot. `precision` "int8" runs an int8 copy of that export
+    (about 1.4x faster on CPU), made and checked once; torch, or a copy that fails its check, serves fp32.
+    With `lazy`, a local model folder is only read for its name, size and token limit, and the model itself
+    loads on the first text to embed or count: `tutor ingest` with nothing changed then never loads it.
+    (The first run at int8 loads the model at once: which index its vectors name is known only after.)"""
+    on_onnx = backend != "torch" and exports is not None and device == "cpu"
     if lazy:
         shape = _folder_shape(Path(model).expanduser())
-        if shape is not None:
+        if on_onnx:
+            from tutor.store.onnx_export import known_precision
+
+            settled = known_precision(model, exports, precision)
+        else:
+            settled = "fp32"
+        if shape is not None and settled is not None:
             return LazyEmbedder(
-                str(model), *shape, load=lambda: load_embedder(model, device, backend=backend, exports=exports)
+                str(model),
+                *shape,
+                load=lambda: load_embedder(model, device, backend=backend, exports=exports, precision=precision),
+                precision=settled,
             )
-    if backend != "torch" and exports is not None and device == "cpu":
+    if on_onnx:
         from tutor.store.onnx_export import onnx_embedder
 
-        embedder = onnx_embedder(model, exports)
+        embedder = onnx_embedder(model, exports, precision)
         if embedder is not None:
             return embedder
         if backend == "onnx":
@@ -102,8 +125,10 @@ def load_embedder(
 class LazyEmbedder(Embedder):
     """An embedder that knows its identity up front and loads the real one when first asked to work."""
 
-    def __init__(self, model_id: str, dimension: int, max_tokens: int, load: Callable[[], Embedder]) -> None:
-        self.model_id, self.dimension, self.max_tokens = model_id, dimension, max_tokens
+    def __init__(
+        self, model_id: str, dimension: int, max_tokens: int, load: Callable[[], Embedder], precision: str = "fp32"
+    ) -> None:
+        self.model_id, self.dimension, self.max_tokens, self.precision = model_id, dimension, max_tokens, precision
         self._load = load
         self._real: Embedder | None = None
         self._lock = threading.Lock()
@@ -113,7 +138,15 @@ class LazyEmbedder(Embedder):
         if self._real is None:
             with self._lock:
                 if self._real is None:
-                    self._real = self._load()
+                    real = self._load()
+                    if real.collection_slug != self.collection_slug:  # never write one model's vectors under
+                        from tutor.errors import BackendMisconfiguredError  # another's index name
+
+                        raise BackendMisconfiguredError(
+                            f"{self.model_id} loaded as {real.collection_slug}, not {self.collection_slug} "
+                            "(the model's exports changed while it was loading): run again"
+                        )
+                    self._real = real
         return self._real
 
     @property

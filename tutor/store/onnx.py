@@ -7,7 +7,7 @@ pooling, any dense layer, normalization), checked against the original on probe 
 the original model's (to float rounding) and an index built by either backend serves the other.
 
 An export lives in a folder of its own: `model.onnx`, the model's `tokenizer.json`, and `embedder.json`
-(identity, size and input names).
+(identity, size, input names and precision).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class OnnxEmbedder(Embedder):
         self.model_id = str(meta["model_id"])
         self.dimension = int(meta["dimension"])
         self.max_tokens = int(meta["max_tokens"])
+        self.precision = str(meta.get("precision", "fp32"))
         self._inputs: list[str] = list(meta["inputs"])
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
@@ -56,7 +57,13 @@ class OnnxEmbedder(Embedder):
         self._batcher.enable_padding(pad_id=pad["id"], pad_token=pad["token"], pad_type_id=pad["type_id"])
         self.special_tokens = len(self._counter.encode("").ids)
         self._lock = threading.Lock()  # two encodes at once on a few cores only slow each other down
-        log.info("embedder %s (ONNX Runtime): %d dims, %d tokens max", self.model_id, self.dimension, self.max_tokens)
+        log.info(
+            "embedder %s (ONNX Runtime, %s): %d dims, %d tokens max",
+            self.model_id,
+            self.precision,
+            self.dimension,
+            self.max_tokens,
+        )
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text).ids)

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from tutor.store.embedder import model_slug
@@ -23,6 +24,7 @@ from tutor.store.onnx import META_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEmbedder
 log = logging.getLogger(__name__)
 
 MATCH_TOLERANCE = 1e-4  # largest difference allowed between the two backends' vector components
+INT8_MIN_COSINE = 0.98  # an int8 copy whose vector for a probe text strays further than this is not used
 PROBES = (
     "What is retrieval-augmented generation?",
     "A lesson paragraph of ordinary length, with punctuation; numbers like 3.14 and code such as `x = 1`.",
@@ -49,24 +51,100 @@ def export_folder(model: str, exports: Path) -> Path:
     return exports / f"{model_slug(model)}-{key}"
 
 
-def onnx_embedder(model: str, exports: Path) -> OnnxEmbedder | None:
-    """`model` on ONNX Runtime, exported first if need be; None (with the reason logged) when it cannot be."""
+def known_precision(model: str, exports: Path, precision: str) -> str | None:
+    """The precision `model` will run at on ONNX Runtime, when earlier runs settled it: "int8" once its copy
+    exists, "fp32" when asked for or when the model (or its int8 copy) was found not to work; None while
+    that is still to be tried (the caller then loads the model to know which index its vectors name)."""
     folder = export_folder(model, exports)
-    failed = folder.with_name(folder.name + ".failed")
+    if precision == "fp32" or _note(folder).exists() or _note(int8_folder(folder)).exists():
+        return "fp32"
+    return "int8" if (int8_folder(folder) / META_FILE).exists() else None
+
+
+def onnx_embedder(model: str, exports: Path, precision: str = "fp32") -> OnnxEmbedder | None:
+    """`model` on ONNX Runtime, exported first if need be (and, for `precision` "int8", its int8 copy made:
+    the fp32 export serves when the copy does not work here); None (with the reason logged) when the model
+    cannot run on ONNX Runtime at all. Each failure is noted beside the exports, so it is tried once."""
+    folder = export_folder(model, exports)
     if not (folder / META_FILE).exists():
-        if failed.exists():
-            log.info("%s: not exported (%s); using sentence-transformers", model, failed.read_text().strip())
+        if _note(folder).exists():
+            log.info("%s: not exported (%s); using sentence-transformers", model, _note(folder).read_text().strip())
             return None
-        try:
-            export(model, folder)
-        except Exception as exc:  # any failure to export leaves the torch backend to serve the model
-            reason = f"{type(exc).__name__}: {exc}"[:500]
-            log.warning("%s: cannot run on ONNX Runtime (%s); using sentence-transformers", model, reason)
-            if not isinstance(exc, (ImportError, OSError)):  # a missing package or a full disk: retry later
-                failed.parent.mkdir(parents=True, exist_ok=True)
-                failed.write_text(reason + "\n")
+        if not _attempt(lambda: export(model, folder), folder, f"{model}: cannot run on ONNX Runtime"):
             return None
+    quantized = int8_folder(folder)
+    if precision == "int8" and not _note(quantized).exists():
+        if (quantized / META_FILE).exists() or _attempt(
+            lambda: quantize(folder, quantized), quantized, f"{model}: no int8 copy, serving fp32"
+        ):
+            return OnnxEmbedder(quantized)
     return OnnxEmbedder(folder)
+
+
+def int8_folder(folder: Path) -> Path:
+    """Where the int8 copy of the export in `folder` lives."""
+    return folder.with_name(folder.name + "-int8")
+
+
+def _note(folder: Path) -> Path:
+    """Where a failed attempt to make `folder` is recorded (delete it to try again)."""
+    return folder.with_name(folder.name + ".failed")
+
+
+def _attempt(make: Callable[[], None], folder: Path, failure: str) -> bool:
+    """Run `make`; on failure log why and note it beside `folder` (unless it may pass next time)."""
+    try:
+        make()
+    except Exception as exc:  # any failure leaves the next option (fp32, then torch) to serve the model
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("%s (%s)", failure, reason)
+        if not isinstance(exc, (ImportError, OSError)):  # a missing package or a full disk: retry later
+            _note(folder).parent.mkdir(parents=True, exist_ok=True)
+            _note(folder).write_text(reason + "\n")
+        return False
+    return True
+
+
+def quantize(folder: Path, out: Path) -> None:
+    """An int8 copy of the export in `folder`: the weights of its matrix products stored per output channel
+    as int8, activations quantized on the fly (ONNX Runtime's dynamic quantization), which runs about 1.4x
+    faster on CPU. Its vectors are close to the original's, not equal (cosine about 0.995 on lesson text),
+    so it names an index of its own; a copy that strays past `INT8_MIN_COSINE` on a probe is refused."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    staging = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        shutil.copy2(folder / TOKENIZER_FILE, staging / TOKENIZER_FILE)
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8")) | {"precision": "int8"}
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(
+                str(folder / MODEL_FILE),
+                str(staging / MODEL_FILE),
+                op_types_to_quantize=["MatMul"],
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused kernels carry no type info
+            )
+        import numpy as np
+
+        original = np.asarray(OnnxEmbedder(folder).embed_batch(list(PROBES)))
+        copy = np.asarray(OnnxEmbedder(staging).embed_batch(list(PROBES)))
+        cosine = float((original * copy).sum(axis=1).min())
+        if cosine < INT8_MIN_COSINE:
+            raise ExportError(f"the int8 copy's vectors stray from the model's (cosine {cosine:.3f})")
+        try:
+            staging.rename(out)
+        except OSError:  # another process made the same copy first: keep its copy
+            if not (out / META_FILE).exists():
+                raise
+        log.info("made an int8 copy of %s in %s (lowest cosine to the original %.4f)", folder.name, out, cosine)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def export(model: str, folder: Path) -> None:
