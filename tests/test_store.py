@@ -23,6 +23,22 @@ def test_switching_models_uses_a_separate_collection(tmp_path, seed_corpus):
     assert len(small.search([1.0] + [0.0] * 63, 3)) == 3
 
 
+def test_an_int8_index_beside_an_fp32_one_is_separate_and_says_where_the_lessons_are(tmp_path, seed_corpus, caplog):
+    client = connect(tmp_path / "home")
+    fp32 = LessonStore(client, HashingEmbedder("model-a"))
+    ingest(fp32, [seed_corpus])
+    int8_embedder = HashingEmbedder("model-a")
+    int8_embedder.precision = "int8"
+    with caplog.at_level("WARNING", logger="tutor.store.chroma"):
+        int8 = LessonStore(client, int8_embedder)
+    assert int8.lesson_collection_name == fp32.lesson_collection_name + "-int8" and int8.lessons() == []
+    assert fp32.lesson_collection_name in caplog.text and "tutor ingest" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tutor.store.chroma"):
+        LessonStore(client, HashingEmbedder("model-a"))  # lessons indexed for this model: nothing to say
+    assert "no lessons are indexed" not in caplog.text
+
+
 def test_search_is_cosine_and_scoped(tmp_path, seed_corpus):
     embedder = HashingEmbedder()
     store = LessonStore(connect(tmp_path / "home"), embedder)

@@ -175,7 +175,25 @@ class LessonStore:
         chunks, lessons, sentences = (
             client.get_or_create_collection(name, metadata=space, embedding_function=None) for name in names
         )
+        if lessons.count() == 0:
+            self._point_at_other_indexes(client)
         return chunks, lessons, sentences
+
+    def _point_at_other_indexes(self, client: chromadb.api.ClientAPI) -> None:
+        """An empty index beside lessons embedded by another model or precision (say, one built at fp32
+        before int8 became the default) says so, rather than leaving a tutor with no lessons unexplained."""
+        others = [
+            c.name
+            for c in client.list_collections()
+            if c.name.startswith("lessons-") and c.name != self.lesson_collection_name and c.count() > 0
+        ]
+        if others:
+            log.warning(
+                "no lessons are indexed for %s, but %s holds some: run `tutor ingest` to embed them with this "
+                "model, or set TUTOR_EMBED_MODEL / TUTOR_EMBED_PRECISION back to what built them",
+                self.lesson_collection_name,
+                ", ".join(others),
+            )
 
     @property
     def client(self) -> chromadb.api.ClientAPI:
