@@ -120,16 +120,21 @@ def quantize(folder: Path, out: Path) -> None:
         shutil.copy2(folder / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8")) | {"precision": "int8"}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            quantize_dynamic(
-                str(folder / MODEL_FILE),
-                str(staging / MODEL_FILE),
-                op_types_to_quantize=["MatMul"],
-                per_channel=True,
-                weight_type=QuantType.QInt8,
-                extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused kernels carry no type info
-            )
+        quiet = _QuietQuantizer()
+        logging.getLogger().addFilter(quiet)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                quantize_dynamic(
+                    str(folder / MODEL_FILE),
+                    str(staging / MODEL_FILE),
+                    op_types_to_quantize=["MatMul"],
+                    per_channel=True,
+                    weight_type=QuantType.QInt8,
+                    extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused kernels carry no types
+                )
+        finally:
+            logging.getLogger().removeFilter(quiet)
         import numpy as np
 
         original = np.asarray(OnnxEmbedder(folder).embed_batch(list(PROBES)))
@@ -240,6 +245,14 @@ def export(model: str, folder: Path) -> None:
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+class _QuietQuantizer(logging.Filter):
+    """Drops what ONNX Runtime's quantizer logs on the root logger: a line per tensor, and a warning on every
+    run to pre-process the model first (shape inference meant for vision models); the outcome is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "onnxruntime" not in record.pathname or "quantization" not in record.pathname
 
 
 def _fuse(raw: Path, out: Path, config) -> bool:
