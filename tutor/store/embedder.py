@@ -48,7 +48,8 @@ class Embedder(Embeddings, ABC):
     def collection_slug(self) -> str:
         """Model name + dimension (+ precision when not fp32), safe for a Chroma collection name: switching
         models, or an int8 copy of one, never mixes vectors in one index."""
-        return collection_slug(self.model_id, self.dimension, self.precision)
+        precision = "" if self.precision == "fp32" else f"-{self.precision}"
+        return f"{model_slug(self.model_id)}-{self.dimension}d{precision}"
 
     def embed_batch(self, texts: list[str], batch_size: int = 0, progress: bool = False) -> list[list[float]]:
         """Vectors in input order; the backend batches texts of similar length together, `batch_size` at a
@@ -66,10 +67,6 @@ class Embedder(Embeddings, ABC):
 def model_slug(model_id: str) -> str:
     """The last part of a model's path or hub id, lower-cased letters and digits joined by `-` (40 at most)."""
     return re.sub(r"[^a-zA-Z0-9]+", "-", model_id.rstrip("/").split("/")[-1]).strip("-").lower()[:40]
-
-
-def collection_slug(model_id: str, dimension: int, precision: str = "fp32") -> str:
-    return f"{model_slug(model_id)}-{dimension}d" + ("" if precision == "fp32" else f"-{precision}")
 
 
 def load_embedder(
@@ -90,15 +87,12 @@ def load_embedder(
     loads on the first text to embed or count: `tutor ingest` with nothing changed then never loads it.
     (The first run at int8 loads the model at once: which index its vectors name is known only after.)"""
     on_onnx = backend != "torch" and exports is not None and device == "cpu"
-    if lazy:
-        shape = _folder_shape(Path(model).expanduser())
-        if on_onnx:
-            from tutor.store.onnx_export import known_precision
+    shape = _folder_shape(Path(model).expanduser()) if lazy else None
+    if shape is not None:
+        from tutor.store.onnx_export import known_precision
 
-            settled = known_precision(model, exports, precision)
-        else:
-            settled = "fp32"
-        if shape is not None and settled is not None:
+        settled = known_precision(model, exports, precision) if on_onnx else "fp32"
+        if settled is not None:
             return LazyEmbedder(
                 str(model),
                 *shape,

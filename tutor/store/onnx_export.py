@@ -70,7 +70,9 @@ def onnx_embedder(model: str, exports: Path, precision: str = "fp32") -> OnnxEmb
         if _note(folder).exists():
             log.info("%s: not exported (%s); using sentence-transformers", model, _note(folder).read_text().strip())
             return None
-        if not _attempt(lambda: export(model, folder), folder, f"{model}: cannot run on ONNX Runtime"):
+        if not _attempt(
+            lambda: export(model, folder), folder, f"{model}: cannot run on ONNX Runtime; using sentence-transformers"
+        ):
             return None
     quantized = int8_folder(folder)
     if precision == "int8" and not _note(quantized).exists():
@@ -110,6 +112,7 @@ def quantize(folder: Path, out: Path) -> None:
     as int8, activations quantized on the fly (ONNX Runtime's dynamic quantization), which runs about 1.4x
     faster on CPU. Its vectors are close to the original's, not equal (cosine about 0.995 on lesson text),
     so it names an index of its own; a copy that strays past `INT8_MIN_COSINE` on a probe is refused."""
+    import numpy as np
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -135,8 +138,6 @@ def quantize(folder: Path, out: Path) -> None:
                 )
         finally:
             logging.getLogger().removeFilter(quiet)
-        import numpy as np
-
         original = np.asarray(OnnxEmbedder(folder).embed_batch(list(PROBES)))
         copy = np.asarray(OnnxEmbedder(staging).embed_batch(list(PROBES)))
         cosine = float((original * copy).sum(axis=1).min())
